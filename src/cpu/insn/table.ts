@@ -1,0 +1,32 @@
+/** The whole A64 instruction table nestvisor implements: every group's definitions, concatenated. */
+import type { InsnDef } from '../decoder.js';
+import { branchInsns } from './branch.js';
+import { exceptionInsns } from './exception.js';
+import { dpImmInsns } from './dp_imm.js';
+import { dpBitfieldInsns } from './dp_bitfield.js';
+import { dpRegInsns } from './dp_reg.js';
+import { ldstInsns } from './ldst.js';
+import { ldstExclInsns } from './ldst_excl.js';
+import { atomicInsns } from './atomic.js';
+import { systemInsns } from './system.js';
+import { sysregInsns } from './sysreg.js';
+
+let table: InsnDef[] | null = null;
+
+export function insnTable(): InsnDef[] {
+  if (table === null) {
+    table = [
+      ...branchInsns,
+      ...exceptionInsns,
+      ...dpImmInsns,
+      ...dpBitfieldInsns,
+      ...dpRegInsns,
+      ...ldstInsns,
+      ...ldstExclInsns,
+      ...atomicInsns,
+      ...systemInsns,
+      ...sysregInsns,
+    ];
+  }
+  return table;
+}

@@ -1,0 +1,746 @@
+/**
+ * The processing element: AArch64 register file, PSTATE, system registers,
+ * memory access through the software TLB, the decoded-block cache and the
+ * run loop.
+ *
+ * EL2 is not executed by this PE: the hypervisor (L0) is TypeScript code. An
+ * exception taken to EL2 ends `run()` with `RunExit.El2`, leaving the
+ * architectural record in ESR_EL2, FAR_EL2, HPFAR_EL2, ELR_EL2 and SPSR_EL2;
+ * L0 then handles it and resumes the PE with `eretFromEl2()` (the ERET its
+ * own code would execute).
+ *
+ * Performance rules (docs/ARCHITECTURE.md): 64-bit values are pairs of 32-bit
+ * halves in typed arrays; no BigInt on any path an instruction takes.
+ */
+import { PhysicalBus, RamRegion } from './bus.js';
+import { Decoder, InsnFlags, Op } from './decoder.js';
+import { Tlb } from './tlb.js';
+import { NUM_SYSREGS, sr } from '../arch/sysregs.js';
+import { EC, FSC } from '../arch/esr.js';
+import { DAIF_D, DAIF_A, DAIF_I, DAIF_F, SPSR_PAN, SPSR_UAO, SPSR_SS, SPSR_IL, SPSR_M_AARCH32 } from './pstate.js';
+import { CpuFeatures, defaultFeatures } from './features.js';
+import { translate, Access } from './mmu/translate.js';
+import { takeException, checkInterrupts, ExceptionTaken } from './exceptions.js';
+import { insnTable } from './insn/table.js';
+import { GenericTimer } from './timer.js';
+
+/** Register slot indices into `pe.x` (each slot is two int32s: [2n] = bits 31:0, [2n+1] = bits 63:32). */
+export const SLOT_ZR = 31; // reads as zero; never written
+export const SLOT_SP = 32; // the current stack pointer (SP_EL0 or SP_ELx per PSTATE.SPSel)
+export const SLOT_SINK = 33; // writes to XZR land here and are never read
+
+/** Why `run()` returned. */
+export const enum RunExit {
+  /** The instruction budget is spent. */
+  Budget = 0,
+  /** An exception was taken to EL2: the syndrome is in ESR_EL2 and friends. */
+  El2 = 1,
+  /** WFI/WFE with nothing to do: the caller should advance time or wait for an interrupt. */
+  Wfi = 2,
+  /** The host asked the PE to stop (`requestStop`). */
+  Stopped = 3,
+}
+
+export interface Block {
+  readonly ops: Op[];
+  /** Physical address of the first instruction. */
+  readonly pa: number;
+  /** Number of instructions. */
+  readonly n: number;
+}
+
+/** Indexes of the TLBs: one per translation regime and privilege. */
+export const enum TlbIndex {
+  EL0 = 0,
+  EL1 = 1,
+  EL1_PAN = 2,
+}
+
+export class PE {
+  /** General registers X0..X30, XZR, SP, sink; see SLOT_*. */
+  readonly x = new Int32Array(2 * 34);
+  /** PC as two unsigned 32-bit halves. */
+  pcLo = 0;
+  pcHi = 0;
+  // PSTATE
+  n = 0;
+  z = 0;
+  c = 0;
+  v = 0;
+  el = 1;
+  spsel = 1;
+  /** D, A, I, F as bits 3..0. */
+  daif = DAIF_D | DAIF_A | DAIF_I | DAIF_F;
+  pan = 0;
+  uao = 0;
+  ss = 0;
+  il = 0;
+  /** Banked stack pointers SP_EL0..SP_EL2 as lo/hi pairs; the current one lives in slot SLOT_SP. */
+  readonly spBank = new Int32Array(6);
+  /** System registers by id (arch/sysregs.ts). */
+  readonly sr = new Int32Array(2 * NUM_SYSREGS);
+
+  readonly features: CpuFeatures;
+  readonly decoder: Decoder;
+  readonly timer: GenericTimer;
+
+  // Memory
+  readonly tlbs: Tlb[] = [new Tlb('EL0'), new Tlb('EL1'), new Tlb('EL1-PAN')];
+  tlb: Tlb;
+  /** Bits 63:32 of the effective address an instruction computed (its bits 31:0 are passed directly). */
+  eaHi = 0;
+  /** Bits 63:32 of the last 64-bit load (ld64 returns bits 31:0). */
+  ldHi = 0;
+  /** The exclusive monitor: armed address (physical) and size, -1 when open. */
+  exclPa = -1;
+  exclSize = 0;
+
+  // Decoded blocks
+  private readonly blocks = new Map<number, Block>();
+  /** Physical page number -> block keys decoded from it. */
+  private readonly codePages = new Map<number, number[]>();
+
+  // Execution
+  /** Virtual address of the running block's first instruction. */
+  blockLo = 0;
+  blockHi = 0;
+  /** Index in the running block of the instruction now executing. */
+  opIndex = 0;
+  /** Instructions retired since reset. */
+  icount = 0;
+  /** Set when an interrupt input or mask changed; checked at block boundaries. */
+  irqCheck = true;
+  exitReason: RunExit = RunExit.Budget;
+  private stopRequested = false;
+  /** Interrupt inputs from the interrupt controller: physical IRQ/FIQ, and SError. */
+  irqLine = false;
+  fiqLine = false;
+  /** Virtual interrupt inputs from the GIC virtual CPU interface (HCR_EL2.VI/VF are read from the register). */
+  virqLine = false;
+  vfiqLine = false;
+  /** Vector type (VECTOR_SYNC/IRQ/FIQ/SERROR) of the last exception taken to EL2. */
+  el2Vector = 0;
+  /** True while the PE sits in WFI/WFE. */
+  waiting = false;
+  /** Optional hook for tracing each decoded block as it starts. */
+  onBlock: ((pe: PE, block: Block) => void) | null = null;
+
+  constructor(readonly bus: PhysicalBus, features: Partial<CpuFeatures> = {}) {
+    this.features = { ...defaultFeatures(), ...features };
+    this.decoder = new Decoder(insnTable(), new Set(Object.entries(this.features).filter(([, v]) => v === true).map(([k]) => k)));
+    this.tlb = this.tlbs[TlbIndex.EL1];
+    this.timer = new GenericTimer(this);
+    bus.onExternalWrite = (pa, len) => this.invalidateCode(pa, len);
+    this.reset();
+  }
+
+  /** Architectural reset into EL1h with the MMU off and interrupts masked. */
+  reset(): void {
+    this.x.fill(0);
+    this.sr.fill(0);
+    this.spBank.fill(0);
+    this.pcLo = this.pcHi = 0;
+    this.n = this.z = this.c = this.v = 0;
+    this.el = 1;
+    this.spsel = 1;
+    this.daif = DAIF_D | DAIF_A | DAIF_I | DAIF_F;
+    this.pan = this.uao = this.ss = this.il = 0;
+    this.exclPa = -1;
+    this.waiting = false;
+    this.resetSysregs();
+    this.flushTlbs();
+    this.updateTlbSelection();
+  }
+
+  private resetSysregs(): void {
+    const f = this.features;
+    this.setSr(sr('MIDR_EL1'), f.midr >>> 0, 0);
+    this.setSr(sr('VPIDR_EL2'), f.midr >>> 0, 0);
+    this.setSr(sr('MPIDR_EL1'), (0x80000000 | f.mpidrAff) >>> 0, 0);
+    this.setSr(sr('VMPIDR_EL2'), (0x80000000 | f.mpidrAff) >>> 0, 0);
+    for (const [name, [lo, hi]] of Object.entries(f.idRegs)) this.setSr(sr(name), lo, hi);
+    // SCTLR_EL1 resets with RES1 bits set and M, C, I clear.
+    this.setSr(sr('SCTLR_EL1'), 0x30d00800, 0);
+    this.setSr(sr('CNTFRQ_EL0'), f.cntfrq, 0);
+    this.setSr(sr('CTR_EL0'), 0x8444c004, 0);
+    this.setSr(sr('DCZID_EL0'), 4, 0); // 64-byte DC ZVA blocks
+    this.setSr(sr('CLIDR_EL1'), 0x0a200023, 0);
+  }
+
+  // ---- System registers -------------------------------------------------
+
+  getSrLo(id: number): number { return this.sr[2 * id]; }
+  getSrHi(id: number): number { return this.sr[2 * id + 1]; }
+  setSr(id: number, lo: number, hi: number): void {
+    this.sr[2 * id] = lo;
+    this.sr[2 * id + 1] = hi;
+  }
+  /** 64-bit value of a system register, for API edges and tests (BigInt is fine here). */
+  readSysreg(name: string): bigint {
+    const id = sr(name);
+    return (BigInt(this.sr[2 * id + 1] >>> 0) << 32n) | BigInt(this.sr[2 * id] >>> 0);
+  }
+  writeSysreg(name: string, value: bigint): void {
+    const id = sr(name);
+    this.setSr(id, Number(value & 0xffffffffn) | 0, Number((value >> 32n) & 0xffffffffn) | 0);
+    this.sysregChanged(id);
+  }
+  /** Called after a write to a register that affects translation, interrupts or timers. */
+  sysregChanged(id: number): void {
+    if (TRANSLATION_REGS.has(id)) this.flushTlbs();
+    if (id === SR_HCR_EL2) this.irqCheck = true;
+    this.timer.sysregChanged(id);
+  }
+
+  // ---- General registers (API edge) --------------------------------------
+
+  getX(n: number): bigint {
+    return (BigInt(this.x[2 * n + 1] >>> 0) << 32n) | BigInt(this.x[2 * n] >>> 0);
+  }
+  setX(n: number, v: bigint): void {
+    if (n < 0 || n > 30) throw new RangeError(`X${n} is not a general register`);
+    this.x[2 * n] = Number(v & 0xffffffffn) | 0;
+    this.x[2 * n + 1] = Number((v >> 32n) & 0xffffffffn) | 0;
+  }
+  getSp(): bigint {
+    return (BigInt(this.x[2 * SLOT_SP + 1] >>> 0) << 32n) | BigInt(this.x[2 * SLOT_SP] >>> 0);
+  }
+  setSp(v: bigint): void {
+    this.x[2 * SLOT_SP] = Number(v & 0xffffffffn) | 0;
+    this.x[2 * SLOT_SP + 1] = Number((v >> 32n) & 0xffffffffn) | 0;
+  }
+  get pc(): bigint {
+    return (BigInt(this.pcHi >>> 0) << 32n) | BigInt(this.pcLo >>> 0);
+  }
+  set pc(v: bigint) {
+    this.pcLo = Number(v & 0xffffffffn) >>> 0;
+    this.pcHi = Number((v >> 32n) & 0xffffffffn) >>> 0;
+  }
+
+  // ---- PSTATE -----------------------------------------------------------
+
+  /** PSTATE packed in the SPSR layout. */
+  getPstate(): number {
+    return (
+      ((this.n << 31) | (this.z << 30) | (this.c << 29) | (this.v << 28) |
+        (this.uao ? SPSR_UAO : 0) | (this.pan ? SPSR_PAN : 0) | (this.ss ? SPSR_SS : 0) | (this.il ? SPSR_IL : 0) |
+        (this.daif << 6) | (this.el << 2) | this.spsel) >>> 0
+    );
+  }
+
+  /** Sets PSTATE from an SPSR value (ERET), switching the banked SP. Returns false for an illegal return. */
+  setPstate(spsr: number): void {
+    this.saveSp();
+    this.n = (spsr >>> 31) & 1;
+    this.z = (spsr >>> 30) & 1;
+    this.c = (spsr >>> 29) & 1;
+    this.v = (spsr >>> 28) & 1;
+    this.uao = spsr & SPSR_UAO ? 1 : 0;
+    this.pan = spsr & SPSR_PAN ? 1 : 0;
+    this.ss = spsr & SPSR_SS ? 1 : 0;
+    this.il = spsr & SPSR_IL ? 1 : 0;
+    this.daif = (spsr >>> 6) & 0xf;
+    this.el = (spsr >>> 2) & 3;
+    this.spsel = this.el === 0 ? 0 : spsr & 1;
+    this.loadSp();
+    this.updateTlbSelection();
+    this.irqCheck = true;
+  }
+
+  /** Writes the current SP back to its bank (SP_EL0 when SPSel=0, else SP_ELx). */
+  saveSp(): void {
+    const b = this.spsel ? this.el : 0;
+    this.spBank[2 * b] = this.x[2 * SLOT_SP];
+    this.spBank[2 * b + 1] = this.x[2 * SLOT_SP + 1];
+  }
+  loadSp(): void {
+    const b = this.spsel ? this.el : 0;
+    this.x[2 * SLOT_SP] = this.spBank[2 * b];
+    this.x[2 * SLOT_SP + 1] = this.spBank[2 * b + 1];
+  }
+  /** Changes PSTATE.SPSel (MSR SPSel). */
+  setSpsel(v: number): void {
+    this.saveSp();
+    this.spsel = v & 1;
+    this.loadSp();
+  }
+
+  setPan(v: number): void {
+    this.pan = v & 1;
+    this.updateTlbSelection();
+  }
+
+  setDaif(daif: number): void {
+    this.daif = daif & 0xf;
+    this.irqCheck = true;
+  }
+
+  updateTlbSelection(): void {
+    this.tlb = this.tlbs[this.el === 0 ? TlbIndex.EL0 : this.pan ? TlbIndex.EL1_PAN : TlbIndex.EL1];
+  }
+
+  flushTlbs(): void {
+    for (const t of this.tlbs) t.flushAll();
+  }
+
+  /** Condition check for B.cond, CSEL and friends (ConditionHolds). */
+  cond(c: number): boolean {
+    let r: boolean;
+    switch (c >> 1) {
+      case 0: r = this.z === 1; break;
+      case 1: r = this.c === 1; break;
+      case 2: r = this.n === 1; break;
+      case 3: r = this.v === 1; break;
+      case 4: r = this.c === 1 && this.z === 0; break;
+      case 5: r = this.n === this.v; break;
+      case 6: r = this.n === this.v && this.z === 0; break;
+      default: return true; // AL and NV both mean "always"
+    }
+    return c & 1 ? !r : r;
+  }
+
+  // ---- PC helpers for instruction semantics --------------------------------
+
+  /**
+   * Sets PC to the running block's page base plus `delta` (a signed byte
+   * offset). Blocks never cross a 4 KiB page, so an instruction at page
+   * offset `off` (known at decode time) branching by `imm` passes off + imm.
+   */
+  setPcPageRel(delta: number): void {
+    const s = this.blockLo - (this.blockLo & 0xfff) + delta;
+    this.pcLo = s >>> 0;
+    this.pcHi = (this.blockHi + Math.floor(s / 4294967296)) >>> 0;
+  }
+  /** Writes page base + `delta` to the register at index `d` (BL's link, ADR, ADRP). */
+  writePageRel(d: number, delta: number): void {
+    const s = this.blockLo - (this.blockLo & 0xfff) + delta;
+    this.x[d] = s | 0;
+    this.x[d + 1] = (this.blockHi + Math.floor(s / 4294967296)) | 0;
+  }
+  /** Address of the current instruction (block base + 4 * opIndex), low half; the high half is blockHi plus carry. */
+  insnAddr(): [number, number] {
+    const s = this.blockLo + 4 * this.opIndex;
+    return [s >>> 0, (this.blockHi + (s > 0xffffffff ? 1 : 0)) >>> 0];
+  }
+
+  // ---- Memory ----------------------------------------------------------
+  // The fast paths are written out per size so that V8 inlines each one.
+
+  ld8(lo: number, hi: number): number {
+    const t = this.tlb;
+    const i = (lo >>> 12) & 1023;
+    if (t.rTag[i] === ((lo >>> 12) | (hi << 20)) && t.rTagHi[i] === hi >>> 12) return t.bytes[i][t.off[i] + (lo & 0xfff)];
+    return this.ldSlow(lo, hi, 1);
+  }
+  ld16(lo: number, hi: number): number {
+    const t = this.tlb;
+    const i = (lo >>> 12) & 1023;
+    if (t.rTag[i] === ((lo >>> 12) | (hi << 20)) && t.rTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xffe) return t.view[i].getUint16(t.off[i] + (lo & 0xfff), true);
+    return this.ldSlow(lo, hi, 2);
+  }
+  /** Returns the 32-bit value as a signed int32. */
+  ld32(lo: number, hi: number): number {
+    const t = this.tlb;
+    const i = (lo >>> 12) & 1023;
+    if (t.rTag[i] === ((lo >>> 12) | (hi << 20)) && t.rTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xffc) return t.view[i].getInt32(t.off[i] + (lo & 0xfff), true);
+    return this.ldSlow(lo, hi, 4);
+  }
+  /** Returns bits 31:0 (int32); bits 63:32 are left in `ldHi`. */
+  ld64(lo: number, hi: number): number {
+    const t = this.tlb;
+    const i = (lo >>> 12) & 1023;
+    if (t.rTag[i] === ((lo >>> 12) | (hi << 20)) && t.rTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xff8) {
+      const v = t.view[i];
+      const o = t.off[i] + (lo & 0xfff);
+      this.ldHi = v.getInt32(o + 4, true);
+      return v.getInt32(o, true);
+    }
+    return this.ldSlow(lo, hi, 8);
+  }
+  st8(lo: number, hi: number, val: number): void {
+    const t = this.tlb;
+    const i = (lo >>> 12) & 1023;
+    if (t.wTag[i] === ((lo >>> 12) | (hi << 20)) && t.wTagHi[i] === hi >>> 12) {
+      t.bytes[i][t.off[i] + (lo & 0xfff)] = val;
+      this.touchExclusive(t.pa[i]);
+      return;
+    }
+    this.stSlow(lo, hi, 1, val, 0);
+  }
+  st16(lo: number, hi: number, val: number): void {
+    const t = this.tlb;
+    const i = (lo >>> 12) & 1023;
+    if (t.wTag[i] === ((lo >>> 12) | (hi << 20)) && t.wTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xffe) {
+      t.view[i].setUint16(t.off[i] + (lo & 0xfff), val, true);
+      this.touchExclusive(t.pa[i]);
+      return;
+    }
+    this.stSlow(lo, hi, 2, val, 0);
+  }
+  st32(lo: number, hi: number, val: number): void {
+    const t = this.tlb;
+    const i = (lo >>> 12) & 1023;
+    if (t.wTag[i] === ((lo >>> 12) | (hi << 20)) && t.wTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xffc) {
+      t.view[i].setInt32(t.off[i] + (lo & 0xfff), val, true);
+      this.touchExclusive(t.pa[i]);
+      return;
+    }
+    this.stSlow(lo, hi, 4, val, 0);
+  }
+  st64(lo: number, hi: number, vlo: number, vhi: number): void {
+    const t = this.tlb;
+    const i = (lo >>> 12) & 1023;
+    if (t.wTag[i] === ((lo >>> 12) | (hi << 20)) && t.wTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xff8) {
+      const v = t.view[i];
+      const o = t.off[i] + (lo & 0xfff);
+      v.setInt32(o, vlo, true);
+      v.setInt32(o + 4, vhi, true);
+      this.touchExclusive(t.pa[i]);
+      return;
+    }
+    this.stSlow(lo, hi, 8, vlo, vhi);
+  }
+
+  /**
+   * A store to a page clears the exclusive monitor if it covers the armed
+   * granule's page. (The architecture lets any store clear it; clearing on
+   * stores to the same page keeps single-PE LDXR/STXR loops working and makes
+   * other PEs' stores to the granule visible.)
+   */
+  private touchExclusive(pagePa: number): void {
+    if (this.exclPa >= 0 && pagePa === this.exclPa - (this.exclPa % 4096)) this.exclPa = -1;
+  }
+
+  /** Translates a VA for a data access, raising the fault as an exception if it fails. */
+  translateData(lo: number, hi: number, write: boolean): number {
+    return translate(this, lo, hi, write ? Access.Write : Access.Read);
+  }
+
+  /** Slow path: translation, page crossing, MMIO, TLB fill. */
+  ldSlow(lo: number, hi: number, size: number): number {
+    if ((lo & 0xfff) + size > 0x1000 || (size > 1 && this.alignmentChecked() && (lo & (size - 1)) !== 0)) {
+      this.checkAlignment(lo, hi, size, false);
+      // Crosses a page: byte by byte, little-endian.
+      let vlo = 0, vhi = 0;
+      for (let k = 0; k < size; k++) {
+        const a = (lo + k) >>> 0;
+        const ah = (hi + (lo + k > 0xffffffff ? 1 : 0)) >>> 0;
+        const b = this.ld8(a, ah);
+        if (k < 4) vlo |= b << (8 * k);
+        else vhi |= b << (8 * (k - 4));
+      }
+      this.ldHi = vhi;
+      return size === 4 ? vlo | 0 : size === 8 ? vlo | 0 : vlo >>> 0;
+    }
+    const pa = translate(this, lo, hi, Access.Read);
+    const r = this.bus.findRam(pa);
+    if (r !== null) {
+      const o = pa - r.base;
+      if (this.lastXlPerms !== 0 && !this.alignmentChecked()) this.fillTlb(lo, hi, pa, r, this.lastXlPerms);
+      switch (size) {
+        case 1: return r.bytes[o];
+        case 2: return r.view.getUint16(o, true);
+        case 4: return r.view.getInt32(o, true);
+        default:
+          this.ldHi = r.view.getInt32(o + 4, true);
+          return r.view.getInt32(o, true);
+      }
+    }
+    const m = this.bus.findDevice(pa);
+    if (m !== null) {
+      const hiBox = { value: 0 };
+      const v = m.device.read(pa - m.base, size, hiBox);
+      this.ldHi = hiBox.value | 0;
+      return size === 4 || size === 8 ? v | 0 : v >>> 0;
+    }
+    return this.externalAbort(lo, hi, false, size);
+  }
+
+  stSlow(lo: number, hi: number, size: number, vlo: number, vhi: number): void {
+    if ((lo & 0xfff) + size > 0x1000 || (size > 1 && this.alignmentChecked() && (lo & (size - 1)) !== 0)) {
+      this.checkAlignment(lo, hi, size, true);
+      // Check both pages before writing anything, so that a fault on the second leaves memory untouched.
+      const endLo = (lo + size - 1) >>> 0;
+      const endHi = (hi + (lo + size - 1 > 0xffffffff ? 1 : 0)) >>> 0;
+      translate(this, lo, hi, Access.Write);
+      translate(this, endLo, endHi, Access.Write);
+      for (let k = 0; k < size; k++) {
+        const a = (lo + k) >>> 0;
+        const ah = (hi + (lo + k > 0xffffffff ? 1 : 0)) >>> 0;
+        const b = k < 4 ? (vlo >>> (8 * k)) & 0xff : (vhi >>> (8 * (k - 4))) & 0xff;
+        this.st8(a, ah, b);
+      }
+      return;
+    }
+    const pa = translate(this, lo, hi, Access.Write);
+    const r = this.bus.findRam(pa);
+    if (r !== null && !r.readonly) {
+      const o = pa - r.base;
+      const page = pa - (pa % 4096);
+      if (this.codePages.has(page)) this.invalidateCode(pa, size);
+      else if (this.lastXlPerms !== 0 && !this.alignmentChecked()) this.fillTlb(lo, hi, pa, r, this.lastXlPerms);
+      if (this.exclPa >= 0 && page === this.exclPa - (this.exclPa % 4096)) this.exclPa = -1;
+      switch (size) {
+        case 1: r.bytes[o] = vlo; return;
+        case 2: r.view.setUint16(o, vlo, true); return;
+        case 4: r.view.setInt32(o, vlo, true); return;
+        default:
+          r.view.setInt32(o, vlo, true);
+          r.view.setInt32(o + 4, vhi, true);
+          return;
+      }
+    }
+    if (r !== null) return; // ROM: writes are ignored
+    const m = this.bus.findDevice(pa);
+    if (m !== null) {
+      m.device.write(pa - m.base, size, vlo, vhi);
+      return;
+    }
+    this.externalAbort(lo, hi, true, size);
+  }
+
+  /** Permissions of the last successful translation (bit 0 R, 1 W, 2 X), 0 if it must not be cached. Set by the MMU. */
+  lastXlPerms = 0;
+  /** ASID of the last translation, -1 for a global entry. Set by the MMU. */
+  lastXlAsid = -1;
+  /** Log2 of the size of the last translation's block or page. Set by the MMU. */
+  lastXlSizeLog2 = 12;
+
+  private fillTlb(lo: number, hi: number, pa: number, r: RamRegion, perms: number): void {
+    const page = pa - (pa % 4096);
+    if (page + 4096 > r.base + r.size) return;
+    if (this.codePages.has(page)) perms &= ~2;
+    this.tlb.fill(lo, hi, perms, r.view, r.bytes, page - r.base, page, this.lastXlAsid, this.lastXlSizeLog2);
+  }
+
+  /** SCTLR_ELx.A for the current EL (EL0 and EL1 use SCTLR_EL1). */
+  alignmentChecked(): boolean {
+    return (this.sr[2 * SR_SCTLR_EL1] & 2) !== 0;
+  }
+
+  /** Raises an alignment fault if alignment checking is on and the access is unaligned. */
+  checkAlignment(lo: number, hi: number, size: number, write: boolean): void {
+    if (size > 1 && (lo & (size - 1)) !== 0 && this.alignmentChecked()) this.dataAbort(lo, hi, FSC.ALIGNMENT, write, false);
+  }
+
+  /** Raises the alignment fault that exclusives, atomics and acquire/release need for unaligned addresses. */
+  requireAligned(lo: number, hi: number, size: number, write: boolean): void {
+    if ((lo & (size - 1)) !== 0) this.dataAbort(lo, hi, FSC.ALIGNMENT, write, false);
+  }
+
+  private externalAbort(lo: number, hi: number, write: boolean, _size: number): never {
+    this.dataAbort(lo, hi, FSC.SYNC_EXTERNAL, write, false);
+  }
+
+  /**
+   * Raises a data abort for VA (lo, hi) taken to EL1 (or to EL2 when `stage2`
+   * with HPFAR_EL2 set by the caller).
+   */
+  dataAbort(lo: number, hi: number, fsc: number, write: boolean, stage2: boolean, s1ptw = false): never {
+    const iss = fsc | (write ? 1 << 6 : 0) | (s1ptw ? 1 << 7 : 0);
+    const toEl2 = stage2 || (this.el === 0 && this.hcrTge());
+    const target = toEl2 ? 2 : 1;
+    const ec = this.el === target ? EC.DABT_CUR : EC.DABT_LOWER;
+    const [plo, phi] = this.insnAddr();
+    takeException(this, target, 0, (ec << 26) | (1 << 25) | iss, plo, phi, true, lo, hi);
+  }
+
+  hcrTge(): boolean {
+    return (this.sr[2 * SR_HCR_EL2] & (1 << 27)) !== 0;
+  }
+
+  // ---- Exceptions raised by instructions ------------------------------------
+
+  /** Undefined Instruction (EC 0) at the current instruction. */
+  undefinedInstruction(): never {
+    const [plo, phi] = this.insnAddr();
+    takeException(this, this.el === 0 ? 1 : this.el, 0, (EC.UNKNOWN << 26) | (1 << 25), plo, phi, false, 0, 0);
+  }
+
+  /**
+   * A synchronous exception with syndrome `esr` whose preferred return address
+   * is the current instruction (`retNext` false) or the next (`retNext` true:
+   * SVC, HVC, SMC).
+   */
+  syncException(target: number, esr: number, retNext: boolean): never {
+    const [plo, phi] = this.insnAddr();
+    const rlo = retNext ? (plo + 4) >>> 0 : plo;
+    const rhi = retNext && plo + 4 > 0xffffffff ? (phi + 1) >>> 0 : phi;
+    takeException(this, target, 0, esr, rlo, rhi, false, 0, 0);
+  }
+
+  // ---- Decoded blocks ----------------------------------------------------
+
+  /** Drops decoded blocks from the pages that [pa, pa+len) touches. */
+  invalidateCode(pa: number, len: number): void {
+    const first = pa - (pa % 4096);
+    for (let page = first; page < pa + len; page += 4096) {
+      const keys = this.codePages.get(page);
+      if (keys === undefined) continue;
+      for (const k of keys) this.blocks.delete(k);
+      this.codePages.delete(page);
+    }
+  }
+
+  /** Drops every decoded block (IC IALLU and friends). */
+  invalidateAllCode(): void {
+    this.blocks.clear();
+    this.codePages.clear();
+  }
+
+  /** Fetches and decodes the block at the current PC. Raises instruction aborts. */
+  private lookupBlock(): Block {
+    const lo = this.pcLo, hi = this.pcHi;
+    const t = this.tlb;
+    const i = (lo >>> 12) & 1023;
+    let pa: number;
+    if (t.xTag[i] === ((lo >>> 12) | (hi << 20)) && t.xTagHi[i] === hi >>> 12) {
+      pa = t.pa[i] + (lo & 0xfff);
+    } else {
+      if (lo & 3) this.pcAlignmentFault();
+      pa = translate(this, lo, hi, Access.Exec);
+      const r = this.bus.findRam(pa);
+      if (r === null) this.instructionAbort(lo, hi, FSC.SYNC_EXTERNAL);
+      if (this.lastXlPerms & 4) this.fillTlb(lo, hi, pa, r, this.lastXlPerms);
+    }
+    const b = this.blocks.get(pa);
+    if (b !== undefined) return b;
+    return this.decodeBlock(pa);
+  }
+
+  private pcAlignmentFault(): never {
+    // PC alignment fault (EC 0x22): FAR holds the faulting PC; ELR too.
+    const target = this.el === 0 && this.hcrTge() ? 2 : Math.max(this.el, 1);
+    takeException(this, target, 0, (EC.PC_ALIGN << 26) | (1 << 25), this.pcLo, this.pcHi, true, this.pcLo, this.pcHi);
+  }
+
+  instructionAbort(lo: number, hi: number, fsc: number, stage2 = false, s1ptw = false): never {
+    const target = stage2 || (this.el === 0 && this.hcrTge()) ? 2 : 1;
+    const ec = this.el === target ? EC.IABT_CUR : EC.IABT_LOWER;
+    takeException(this, target, 0, (ec << 26) | (1 << 25) | fsc | (s1ptw ? 1 << 7 : 0), lo, hi, true, lo, hi);
+  }
+
+  private decodeBlock(pa: number): Block {
+    const r = this.bus.findRam(pa)!;
+    const ops: Op[] = [];
+    const page = pa - (pa % 4096);
+    let off = pa % 4096;
+    const maxOps = 128;
+    while (off < 4096 && ops.length < maxOps) {
+      const word = r.view.getInt32(pa - r.base + (off - (pa % 4096)), true);
+      const d = this.decoder.decode(word);
+      if (d === null) {
+        ops.push(UNDEF_OP);
+        break;
+      }
+      ops.push(d.c.def.build(d.fields, { off, word }));
+      off += 4;
+      if ((d.c.def.flags ?? 0) & (InsnFlags.EndsBlock | InsnFlags.Branch)) break;
+      if (pa - r.base + (off - (pa % 4096)) >= r.size) break;
+    }
+    const block: Block = { ops, pa, n: ops.length };
+    this.blocks.set(pa, block);
+    let keys = this.codePages.get(page);
+    if (keys === undefined) {
+      keys = [];
+      this.codePages.set(page, keys);
+      for (const t of this.tlbs) t.dropWritesToPage(page);
+    }
+    keys.push(pa);
+    return block;
+  }
+
+  // ---- Running -----------------------------------------------------------
+
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  /**
+   * Runs until `budget` instructions retire, an exception is taken to EL2,
+   * the PE waits for an interrupt, or a stop is requested.
+   */
+  run(budget: number): RunExit {
+    let end = this.icount + budget;
+    this.exitReason = RunExit.Budget;
+    this.stopRequested = false;
+    for (;;) {
+      try {
+        this.runBlocks(end);
+        return this.exitReason;
+      } catch (e) {
+        if (e !== ExceptionTaken) throw e;
+        this.icount += this.opIndex;
+        if (this.exitReason !== RunExit.Budget) return this.exitReason;
+        // An exception retires nothing; charge it to the budget so that a
+        // guest stuck in a loop of faults still returns control.
+        end--;
+      }
+    }
+  }
+
+  private runBlocks(end: number): void {
+    while (this.icount < end) {
+      this.opIndex = 0;
+      if (this.irqCheck) {
+        this.irqCheck = false;
+        if (this.stopRequested) {
+          this.exitReason = RunExit.Stopped;
+          return;
+        }
+        this.timer.update();
+        checkInterrupts(this);
+        if (this.exitReason !== RunExit.Budget) return;
+        if (this.waiting) {
+          this.exitReason = RunExit.Wfi;
+          return;
+        }
+      }
+      const b = this.lookupBlock();
+      const ops = b.ops;
+      const n = b.n;
+      const lo = this.pcLo;
+      this.blockLo = lo;
+      this.blockHi = this.pcHi;
+      // Fall-through PC; a branch overwrites it.
+      const next = lo + 4 * n;
+      this.pcLo = next >>> 0;
+      if (next > 0xffffffff) this.pcHi = (this.pcHi + 1) >>> 0;
+      if (this.onBlock !== null) this.onBlock(this, b);
+      for (let k = 0; k < n; k++) {
+        this.opIndex = k;
+        ops[k](this);
+      }
+      this.icount += n;
+      if (this.timer.deadline <= this.icount) this.irqCheck = true;
+    }
+    this.exitReason = RunExit.Budget;
+  }
+
+  /** Called by WFI/WFE: the PE sleeps until an interrupt is pending. */
+  waitForInterrupt(): void {
+    this.waiting = true;
+    this.irqCheck = true;
+  }
+
+  /**
+   * The exception return L0 performs after handling an exit: restores PSTATE
+   * from SPSR_EL2 and PC from ELR_EL2.
+   */
+  eretFromEl2(): void {
+    const spsr = this.sr[2 * SR_SPSR_EL2] >>> 0;
+    this.pcLo = this.sr[2 * SR_ELR_EL2] >>> 0;
+    this.pcHi = this.sr[2 * SR_ELR_EL2 + 1] >>> 0;
+    this.el = 2; // the SP bank of EL2 is not used by the PE
+    this.spsel = 1;
+    this.setPstate(spsr & ~SPSR_M_AARCH32);
+  }
+}
+
+const SR_SCTLR_EL1 = sr('SCTLR_EL1');
+const SR_HCR_EL2 = sr('HCR_EL2');
+const SR_SPSR_EL2 = sr('SPSR_EL2');
+const SR_ELR_EL2 = sr('ELR_EL2');
+const TRANSLATION_REGS = new Set(['SCTLR_EL1', 'TCR_EL1', 'TTBR0_EL1', 'TTBR1_EL1', 'MAIR_EL1', 'HCR_EL2', 'VTTBR_EL2', 'VTCR_EL2'].map(sr));
+
+const UNDEF_OP: Op = (pe) => pe.undefinedInstruction();

@@ -1,0 +1,92 @@
+/**
+ * A software TLB for one translation regime and privilege (QEMU's "MMU
+ * index"): direct-mapped, keyed by virtual page, holding the combined
+ * stage-1 + stage-2 result as a host view and offset. Read, write and
+ * execute have their own tags, so that a page enters only for the accesses
+ * its permissions allow; pages that need the slow path for an access
+ * (MMIO, decoded code for writes, alignment checking) simply are not
+ * entered for it.
+ */
+export const TLB_BITS = 10;
+export const TLB_SIZE = 1 << TLB_BITS;
+export const TLB_MASK = TLB_SIZE - 1;
+
+export class Tlb {
+  /** VA[43:12] as an int32, and VA[63:44]; tagHi -1 marks an empty slot. */
+  readonly rTag = new Int32Array(TLB_SIZE);
+  readonly rTagHi = new Int32Array(TLB_SIZE).fill(-1);
+  readonly wTag = new Int32Array(TLB_SIZE);
+  readonly wTagHi = new Int32Array(TLB_SIZE).fill(-1);
+  readonly xTag = new Int32Array(TLB_SIZE);
+  readonly xTagHi = new Int32Array(TLB_SIZE).fill(-1);
+  /** Host view of the RAM region holding the page, and the page's offset in it. */
+  readonly view: DataView[];
+  readonly bytes: Uint8Array[];
+  readonly off = new Float64Array(TLB_SIZE);
+  /** Physical address of the page (for code lookup and invalidation). */
+  readonly pa = new Float64Array(TLB_SIZE);
+  /** ASID of a non-global entry, -1 for global. */
+  readonly asid = new Int32Array(TLB_SIZE);
+  /** Log2 of the size of the translation that produced the entry (for TLBI by VA of blocks). */
+  readonly level = new Int8Array(TLB_SIZE);
+  private static readonly EMPTY_VIEW = new DataView(new ArrayBuffer(8));
+  private static readonly EMPTY_BYTES = new Uint8Array(8);
+
+  constructor(readonly name: string) {
+    this.view = new Array<DataView>(TLB_SIZE).fill(Tlb.EMPTY_VIEW);
+    this.bytes = new Array<Uint8Array>(TLB_SIZE).fill(Tlb.EMPTY_BYTES);
+  }
+
+  flushAll(): void {
+    this.rTagHi.fill(-1);
+    this.wTagHi.fill(-1);
+    this.xTagHi.fill(-1);
+  }
+
+  /** Drops the entry for the page holding VA (lo, hi), whatever its ASID. */
+  flushVa(lo: number, hi: number): void {
+    const i = (lo >>> 12) & TLB_MASK;
+    const tag = (lo >>> 12) | (hi << 20);
+    const tagHi = hi >>> 12;
+    if (this.rTag[i] === tag && this.rTagHi[i] === tagHi) this.rTagHi[i] = -1;
+    if (this.wTag[i] === tag && this.wTagHi[i] === tagHi) this.wTagHi[i] = -1;
+    if (this.xTag[i] === tag && this.xTagHi[i] === tagHi) this.xTagHi[i] = -1;
+  }
+
+  /** Drops non-global entries of one ASID (or all non-global ones when asid is -1). */
+  flushAsid(asid: number): void {
+    for (let i = 0; i < TLB_SIZE; i++) {
+      const a = this.asid[i];
+      if (a !== -1 && (asid === -1 || a === asid)) {
+        this.rTagHi[i] = -1;
+        this.wTagHi[i] = -1;
+        this.xTagHi[i] = -1;
+      }
+    }
+  }
+
+  /** Drops every write entry that maps physical page `pa` (the page now holds decoded code). */
+  dropWritesToPage(pa: number): void {
+    for (let i = 0; i < TLB_SIZE; i++) if (this.wTagHi[i] !== -1 && this.pa[i] === pa) this.wTagHi[i] = -1;
+  }
+
+  /** Enters a page. `perms` bit 0 read, 1 write, 2 execute. */
+  fill(lo: number, hi: number, perms: number, view: DataView, bytes: Uint8Array, off: number, pa: number, asid: number, sizeLog2: number): void {
+    const i = (lo >>> 12) & TLB_MASK;
+    const tag = (lo >>> 12) | (hi << 20);
+    const tagHi = hi >>> 12;
+    // An entry shares one view/offset for all three kinds; evict kinds whose tag differs.
+    if (this.rTag[i] !== tag || this.rTagHi[i] !== tagHi) this.rTagHi[i] = -1;
+    if (this.wTag[i] !== tag || this.wTagHi[i] !== tagHi) this.wTagHi[i] = -1;
+    if (this.xTag[i] !== tag || this.xTagHi[i] !== tagHi) this.xTagHi[i] = -1;
+    this.view[i] = view;
+    this.bytes[i] = bytes;
+    this.off[i] = off;
+    this.pa[i] = pa;
+    this.asid[i] = asid;
+    this.level[i] = sizeLog2;
+    if (perms & 1) { this.rTag[i] = tag; this.rTagHi[i] = tagHi; }
+    if (perms & 2) { this.wTag[i] = tag; this.wTagHi[i] = tagHi; }
+    if (perms & 4) { this.xTag[i] = tag; this.xTagHi[i] = tagHi; }
+  }
+}
