@@ -87,6 +87,12 @@ export class PE {
   // Memory
   readonly tlbs: Tlb[] = [new Tlb('EL0'), new Tlb('EL1'), new Tlb('EL1-PAN')];
   tlb: Tlb;
+  /**
+   * Syndrome bits ISV|SAS|SSE|SRT|SF|AR (ESR_ELx.ISS[24:14]) that the current
+   * load/store would report in a data abort, or 0 when ISV must be 0 (pairs,
+   * writeback forms, SIMD). Set by single-register load/store ops before they access memory.
+   */
+  dataIss = 0;
   /** Bits 63:32 of the effective address an instruction computed (its bits 31:0 are passed directly). */
   eaHi = 0;
   /** Bits 63:32 of the last 64-bit load (ld64 returns bits 31:0). */
