@@ -178,6 +178,27 @@ const LIST: ReadonlyArray<readonly [string, number, number, number, number, numb
   ['CNTHV_CTL_EL2', 3, 4, 14, 3, 1],
   ['CNTHV_CVAL_EL2', 3, 4, 14, 3, 2],
   ['SP_EL2', 3, 6, 4, 1, 0],
+  // Breakpoint and watchpoint registers (ID_AA64DFR0_EL1 says 6 and 4)
+  ['DBGBVR0_EL1', 2, 0, 0, 0, 4],
+  ['DBGBCR0_EL1', 2, 0, 0, 0, 5],
+  ['DBGBVR1_EL1', 2, 0, 0, 1, 4],
+  ['DBGBCR1_EL1', 2, 0, 0, 1, 5],
+  ['DBGBVR2_EL1', 2, 0, 0, 2, 4],
+  ['DBGBCR2_EL1', 2, 0, 0, 2, 5],
+  ['DBGBVR3_EL1', 2, 0, 0, 3, 4],
+  ['DBGBCR3_EL1', 2, 0, 0, 3, 5],
+  ['DBGBVR4_EL1', 2, 0, 0, 4, 4],
+  ['DBGBCR4_EL1', 2, 0, 0, 4, 5],
+  ['DBGBVR5_EL1', 2, 0, 0, 5, 4],
+  ['DBGBCR5_EL1', 2, 0, 0, 5, 5],
+  ['DBGWVR0_EL1', 2, 0, 0, 0, 6],
+  ['DBGWCR0_EL1', 2, 0, 0, 0, 7],
+  ['DBGWVR1_EL1', 2, 0, 0, 1, 6],
+  ['DBGWCR1_EL1', 2, 0, 0, 1, 7],
+  ['DBGWVR2_EL1', 2, 0, 0, 2, 6],
+  ['DBGWCR2_EL1', 2, 0, 0, 2, 7],
+  ['DBGWVR3_EL1', 2, 0, 0, 3, 6],
+  ['DBGWCR3_EL1', 2, 0, 0, 3, 7],
 ];
 
 export const SYSREGS: readonly SysRegInfo[] = LIST.map(([name, op0, op1, crn, crm, op2], id) => ({ name, op0, op1, crn, crm, op2, id }));

@@ -7,6 +7,7 @@ import type { PE } from './pe.js';
 import { RunExit } from './pe.js';
 import { sr } from '../arch/sysregs.js';
 import { DAIF_A, DAIF_F, DAIF_I } from './pstate.js';
+import { EC, ESR_IL } from '../arch/esr.js';
 
 /** Thrown (as a value, not an Error) after an exception has been entered; caught by the run loop. */
 export const ExceptionTaken: { readonly name: string } = Object.freeze({ name: 'ExceptionTaken' });
@@ -74,6 +75,8 @@ export function takeException(pe: PE, target: number, vector: number, esr: numbe
   pe.daif = 0xf;
   pe.ss = 0;
   pe.il = 0;
+  // FEAT_UAO: PSTATE.UAO is cleared on exception entry.
+  pe.uao = 0;
   // SCTLR_EL1.SPAN == 0 sets PSTATE.PAN on exception entry to EL1.
   if ((pe.getSrLo(SCTLR_EL1) & (1 << 23)) === 0) pe.pan = 1;
   pe.updateTlbSelection();
@@ -96,7 +99,10 @@ export function checkInterrupts(pe: PE): void {
   const vfiq = (hcr & HCR_VF) !== 0 || pe.vfiqLine;
   const vse = (hcr & HCR_VSE) !== 0;
   const irq = pe.irqLine, fiq = pe.fiqLine;
-  if (!(irq || fiq || virq || vfiq || vse)) return;
+  if (!(irq || fiq || virq || vfiq || vse)) {
+    if (pe.il) illegalExecutionState(pe);
+    return;
+  }
   const inGuest = pe.el < 2;
   // Physical interrupts routed to EL2.
   if (inGuest && ((irq && (hcr & HCR_IMO)) || (fiq && (hcr & HCR_FMO)))) {
@@ -114,4 +120,40 @@ export function checkInterrupts(pe: PE): void {
   }
   if (wantFiq && !(pe.daif & DAIF_F)) takeException(pe, 1, VECTOR_FIQ, 0, pe.pcLo, pe.pcHi, false, 0, 0);
   if (wantIrq && !(pe.daif & DAIF_I)) takeException(pe, 1, VECTOR_IRQ, 0, pe.pcLo, pe.pcHi, false, 0, 0);
+  if (pe.il) illegalExecutionState(pe);
+}
+
+/**
+ * The Illegal Execution state exception (EC 0x0E): after an illegal exception
+ * return PSTATE.IL is set, and the next instruction the PE attempts to execute
+ * takes this exception instead (checked at the block boundary the exception
+ * return ends). Taken to EL1, or to EL2 from EL0 with HCR_EL2.TGE set.
+ */
+export function illegalExecutionState(pe: PE): never {
+  const target = pe.el === 0 && pe.getSrLo(HCR_EL2) & HCR_TGE ? 2 : Math.max(pe.el, 1);
+  takeException(pe, target, VECTOR_SYNC, (EC.ILLEGAL_STATE << 26) | ESR_IL, pe.pcLo, pe.pcHi, false, 0, 0);
+}
+
+/**
+ * AArch64.SystemAccessTrap(EL1 or EL2, ec): a trapped system instruction with
+ * syndrome `esr`, preferred return address the instruction itself. A trap
+ * "to EL1" from EL0 goes to EL2 when HCR_EL2.TGE is set.
+ */
+export function systemAccessTrap(pe: PE, target: number, esr: number): never {
+  if (target === 1 && pe.el === 0 && pe.getSrLo(HCR_EL2) & HCR_TGE) target = 2;
+  pe.syncException(target, esr, false);
+}
+
+/**
+ * Whether a WFI/WFE wake-up event is pending: any interrupt the PE would
+ * take or that is pending but masked by PSTATE (masked interrupts still wake
+ * a PE from WFI). The same condition that clears `pe.waiting` in
+ * checkInterrupts.
+ */
+export function wakeupPending(pe: PE): boolean {
+  const hcr = pe.getSrLo(HCR_EL2);
+  if (pe.irqLine || pe.fiqLine) return true;
+  const virq = (hcr & HCR_VI) !== 0 || pe.virqLine;
+  const vfiq = (hcr & HCR_VF) !== 0 || pe.vfiqLine;
+  return (virq && (hcr & HCR_IMO) !== 0) || (vfiq && (hcr & HCR_FMO) !== 0) || ((hcr & HCR_VSE) !== 0 && (hcr & HCR_AMO) !== 0);
 }

@@ -128,6 +128,8 @@ export class PE {
   el2Vector = 0;
   /** True while the PE sits in WFI/WFE. */
   waiting = false;
+  /** The Event Register (set by SEV, SEVL and exception returns; WFE consumes it). */
+  eventRegister = false;
   /** Optional hook for tracing each decoded block as it starts. */
   onBlock: ((pe: PE, block: Block) => void) | null = null;
 
@@ -153,6 +155,7 @@ export class PE {
     this.pan = this.uao = this.ss = this.il = 0;
     this.exclPa = -1;
     this.waiting = false;
+    this.eventRegister = false;
     this.resetSysregs();
     this.flushTlbs();
     this.updateTlbSelection();
@@ -171,6 +174,8 @@ export class PE {
     this.setSr(sr('CTR_EL0'), 0x8444c004, 0);
     this.setSr(sr('DCZID_EL0'), 4, 0); // 64-byte DC ZVA blocks
     this.setSr(sr('CLIDR_EL1'), 0x0a200023, 0);
+    // EL1 and EL0 may use the physical counter and timer (CNTHCTL_EL2.EL1PCTEN, EL1PCEN) until L0 says otherwise.
+    this.setSr(sr('CNTHCTL_EL2'), 3, 0);
   }
 
   // ---- System registers -------------------------------------------------
@@ -600,6 +605,7 @@ export class PE {
     const t = this.tlb;
     const i = (lo >>> 12) & 1023;
     let pa: number;
+    if (lo & 3) this.pcAlignmentFault(); // PC alignment is checked on every fetch, TLB hit or miss
     if (t.xTag[i] === ((lo >>> 12) | (hi << 20)) && t.xTagHi[i] === hi >>> 12) {
       pa = t.pa[i] + (lo & 0xfff);
     } else {

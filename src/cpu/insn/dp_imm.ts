@@ -1,10 +1,29 @@
 /**
- * Data processing, immediate: ADR/ADRP, ADD/SUB (immediate), MOVZ/MOVN/MOVK.
- * (Logical immediate, bitfield and extract live in their own files.)
+ * Data processing, immediate: ADR/ADRP, ADD/SUB (immediate), logical
+ * (immediate), MOVZ/MOVN/MOVK. (Bitfield and extract live in dp_bitfield.ts.)
  */
-import { InsnDef } from '../decoder.js';
-import { adc32, adc64 } from './alu.js';
-import { dst, dstSp, hex, regName, sext, srcSp, target } from './regs.js';
+import { Fields, InsnDef, Op } from '../decoder.js';
+import { adc32, adc64, decodeBitMasks, nz32, nz64 } from './alu.js';
+import { dst, dstSp, hex, regName, sext, src, srcSp, target } from './regs.js';
+
+/** The logical immediate's value (DecodeBitMasks wmask) as a 64-bit number, for disassembly. */
+function logicalImm(f: Fields): bigint {
+  const m = decodeBitMasks(f.N, f.imms, f.immr, true, f.sf ? 64 : 32)!;
+  return (BigInt(m.whi >>> 0) << 32n) | BigInt(m.wlo >>> 0);
+}
+
+/**
+ * True when MOVZ or MOVN could encode the value, which then is the preferred
+ * disassembly (MoveWidePreferred); otherwise ORR from ZR prints as MOV.
+ */
+function moveWideFits(v: bigint, sf: number): boolean {
+  const width = sf ? 64 : 32;
+  const mask = (1n << BigInt(width)) - 1n;
+  for (const x of [v, ~v & mask]) {
+    for (let sh = 0; sh < width; sh += 16) if ((x & ~(0xffffn << BigInt(sh)) & mask) === 0n) return true;
+  }
+  return false;
+}
 
 export const dpImmInsns: InsnDef[] = [
   {
@@ -85,5 +104,67 @@ export const dpImmInsns: InsnDef[] = [
       };
     },
     disasm: (f) => `${['movn', '', 'movz', 'movk'][f.opc]} ${regName(f.Rd, f.sf)}, #${hex(f.imm16)}${f.hw ? `, lsl #${f.hw * 16}` : ''}`,
+  },
+  {
+    // AND, ORR, EOR, ANDS (immediate). The bitmask immediate comes from DecodeBitMasks(N, imms, immr);
+    // N=1 is reserved for 32-bit forms, and so are the element patterns DecodeBitMasks rejects.
+    name: 'AND_imm', pattern: 'sf:1 opc:2 100100 N:1 immr:6 imms:6 Rn:5 Rd:5', cls: 'dp-imm',
+    valid: (f) => (f.sf === 1 || f.N === 0) && decodeBitMasks(f.N, f.imms, f.immr, true, f.sf ? 64 : 32) !== null,
+    build: (f): Op => {
+      const m = decodeBitMasks(f.N, f.imms, f.immr, true, f.sf ? 64 : 32)!;
+      const n = src(f.Rn);
+      // ANDS writes XZR for Rd=31; the others write SP.
+      const d = f.opc === 3 ? dst(f.Rd) : dstSp(f.Rd);
+      const il = m.wlo, ih = m.whi;
+      switch (f.opc) {
+        case 0:
+          // The mask's high half is 0 for 32-bit forms, so AND needs no separate 32-bit closure.
+          return (pe) => {
+            pe.x[d] = pe.x[n] & il;
+            pe.x[d + 1] = pe.x[n + 1] & ih;
+          };
+        case 1:
+          if (f.sf) return (pe) => {
+            pe.x[d] = pe.x[n] | il;
+            pe.x[d + 1] = pe.x[n + 1] | ih;
+          };
+          return (pe) => {
+            pe.x[d] = pe.x[n] | il;
+            pe.x[d + 1] = 0;
+          };
+        case 2:
+          if (f.sf) return (pe) => {
+            pe.x[d] = pe.x[n] ^ il;
+            pe.x[d + 1] = pe.x[n + 1] ^ ih;
+          };
+          return (pe) => {
+            pe.x[d] = pe.x[n] ^ il;
+            pe.x[d + 1] = 0;
+          };
+        default:
+          if (f.sf) return (pe) => {
+            const lo = pe.x[n] & il, hi = pe.x[n + 1] & ih;
+            nz64(pe, lo, hi);
+            pe.x[d] = lo;
+            pe.x[d + 1] = hi;
+          };
+          return (pe) => {
+            const r = pe.x[n] & il;
+            nz32(pe, r);
+            pe.x[d] = r;
+            pe.x[d + 1] = 0;
+          };
+      }
+    },
+    disasm: (f) => {
+      const v = logicalImm(f);
+      const imm = hex(v);
+      const rn = regName(f.Rn, f.sf);
+      if (f.opc === 3 && f.Rd === 31) return `tst ${rn}, #${imm}`;
+      const rd = regName(f.Rd, f.sf, f.opc !== 3);
+      // MOVZ/MOVN cannot write SP, so ORR to SP from ZR is always MOV.
+      if (f.opc === 1 && f.Rn === 31 && (f.Rd === 31 || !moveWideFits(v, f.sf))) return `mov ${rd}, #${imm}`;
+      return `${['and', 'orr', 'eor', 'ands'][f.opc]} ${rd}, ${rn}, #${imm}`;
+    },
   },
 ];

@@ -10,6 +10,7 @@ import { ldstExclInsns } from './ldst_excl.js';
 import { atomicInsns } from './atomic.js';
 import { systemInsns } from './system.js';
 import { sysregInsns } from './sysreg.js';
+import { sysOpsInsns } from './sys_ops.js';
 
 let table: InsnDef[] | null = null;
 
@@ -26,6 +27,7 @@ export function insnTable(): InsnDef[] {
       ...atomicInsns,
       ...systemInsns,
       ...sysregInsns,
+      ...sysOpsInsns,
     ];
   }
   return table;

@@ -1,0 +1,96 @@
+/**
+ * Command-line parsing in QEMU's style (`-kernel FILE -m 256M -cpu max`),
+ * with kvmtool-style long forms as synonyms. Unknown or unsupported flags are
+ * errors that name the flag; nothing is silently ignored.
+ */
+export class UsageError extends Error {}
+
+export interface RunArgs {
+  kernel?: string;
+  defaultGuest: boolean;
+  memBytes: number;
+  cpu: string;
+  smp: number;
+  nographic: boolean;
+  maxInsns?: number;
+  stats: boolean;
+}
+
+/** Parses a QEMU memory size: plain numbers are MiB; suffixes K, M, G (and KiB/MiB/GiB) are binary. */
+export function parseSize(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)(?:i?[bB])?$/.exec(text.trim());
+  if (!m) throw new UsageError(`${flag}: '${text}' is not a size (examples: 128M, 1G, 512)`);
+  const unit = m[2].toUpperCase();
+  const mult = unit === 'K' ? 1024 : unit === 'G' ? 1024 ** 3 : unit === 'T' ? 1024 ** 4 : 1024 * 1024;
+  const bytes = Math.round(Number(m[1]) * mult);
+  if (bytes < 1024 * 1024) throw new UsageError(`${flag}: ${text} is less than 1 MiB of RAM`);
+  if (bytes > 16 * 1024 ** 3) throw new UsageError(`${flag}: ${text} is more RAM than nestvisor can give a guest (16 GiB)`);
+  return bytes;
+}
+
+export function parseRunArgs(argv: string[]): RunArgs {
+  const a: RunArgs = { defaultGuest: false, memBytes: 128 * 1024 * 1024, cpu: 'max', smp: 1, nographic: false, stats: false };
+  const need = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i];
+    switch (f) {
+      case '-kernel':
+      case '--kernel':
+      case '-k':
+        a.kernel = need(i, f);
+        i++;
+        break;
+      case '--default-guest':
+        a.defaultGuest = true;
+        break;
+      case '-m':
+      case '--mem':
+        a.memBytes = parseSize(need(i, f), f);
+        i++;
+        break;
+      case '-cpu':
+        a.cpu = need(i, f);
+        i++;
+        break;
+      case '-smp':
+      case '--cpus':
+      case '-c': {
+        const v = need(i, f);
+        const n = Number(/^(?:cpus=)?(\d+)$/.exec(v)?.[1]);
+        if (!Number.isInteger(n) || n < 1) throw new UsageError(`${f}: '${v}' is not a CPU count`);
+        if (n !== 1) throw new UsageError(`${f} ${v}: only one CPU is supported until the hypervisor's SMP support lands`);
+        a.smp = n;
+        i++;
+        break;
+      }
+      case '-M':
+      case '-machine': {
+        const v = need(i, f);
+        if (!/^virt(,|$)/.test(v)) throw new UsageError(`${f} ${v}: the only machine is 'virt'`);
+        i++;
+        break;
+      }
+      case '-nographic':
+        a.nographic = true;
+        break;
+      case '--max-insns': {
+        const v = Number(need(i, f));
+        if (!Number.isFinite(v) || v <= 0) throw new UsageError(`${f}: '${argv[i + 1]}' is not a positive number`);
+        a.maxInsns = v;
+        i++;
+        break;
+      }
+      case '--stats':
+        a.stats = true;
+        break;
+      default:
+        throw new UsageError(f.startsWith('-') ? `unsupported option '${f}' (see 'nestvisor help')` : `unexpected argument '${f}'`);
+    }
+  }
+  if (a.kernel === undefined && !a.defaultGuest) throw new UsageError('no guest given: use -kernel FILE, or --default-guest for the bundled one');
+  return a;
+}
