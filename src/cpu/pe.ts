@@ -47,6 +47,15 @@ export interface Block {
   readonly pa: number;
   /** Number of instructions. */
   readonly n: number;
+  /** False once the block has been dropped (its code was overwritten or IC invalidated it). */
+  valid: boolean;
+  /**
+   * Two most recent successors in the same page (direct block chaining). A
+   * successor in the same virtual page needs no translation: the page's
+   * mapping and execute permission are those the block itself was fetched with.
+   */
+  s0: Block | null;
+  s1: Block | null;
 }
 
 /** Indexes of the TLBs: one per translation regime and privilege. */
@@ -104,7 +113,7 @@ export class PE {
   // Decoded blocks
   private readonly blocks = new Map<number, Block>();
   /** Physical page number -> block keys decoded from it. */
-  private readonly codePages = new Map<number, number[]>();
+  private readonly codePages = new Map<number, CodePage>();
 
   // Execution
   /** Virtual address of the running block's first instruction. */
@@ -288,11 +297,16 @@ export class PE {
 
   updateTlbSelection(): void {
     this.tlb = this.tlbs[this.el === 0 ? TlbIndex.EL0 : this.pan ? TlbIndex.EL1_PAN : TlbIndex.EL1];
+    this.chainOk = false;
   }
 
   flushTlbs(): void {
     for (const t of this.tlbs) t.flushAll();
+    this.chainOk = false;
   }
+
+  /** False after anything that may change the running page's translation or execute permission; the next block is then looked up through the TLB. */
+  private chainOk = false;
 
   /** Condition check for B.cond, CSEL and friends (ConditionHolds). */
   cond(c: number): boolean {
@@ -582,21 +596,43 @@ export class PE {
 
   // ---- Decoded blocks ----------------------------------------------------
 
-  /** Drops decoded blocks from the pages that [pa, pa+len) touches. */
+  /**
+   * Drops the decoded blocks of every page in which [pa, pa+len) overlaps
+   * decoded instructions. Stores to data that merely shares a page with code
+   * (common in small programs) leave the blocks alone.
+   */
   invalidateCode(pa: number, len: number): void {
     const first = pa - (pa % 4096);
     for (let page = first; page < pa + len; page += 4096) {
-      const keys = this.codePages.get(page);
-      if (keys === undefined) continue;
-      for (const k of keys) this.blocks.delete(k);
+      const cp = this.codePages.get(page);
+      if (cp === undefined) continue;
+      const from = Math.max(pa, page) - page;
+      const to = Math.min(pa + len, page + 4096) - page;
+      let hit = false;
+      for (let w = from >> 2; w < (to + 3) >> 2; w++) {
+        if (cp.words[w] !== 0) {
+          hit = true;
+          break;
+        }
+      }
+      if (!hit) continue;
+      for (const k of cp.keys) this.dropBlock(k);
       this.codePages.delete(page);
     }
   }
 
   /** Drops every decoded block (IC IALLU and friends). */
   invalidateAllCode(): void {
+    for (const b of this.blocks.values()) b.valid = false;
     this.blocks.clear();
     this.codePages.clear();
+  }
+
+  private dropBlock(pa: number): void {
+    const b = this.blocks.get(pa);
+    if (b === undefined) return;
+    b.valid = false;
+    this.blocks.delete(pa);
   }
 
   /** Fetches and decodes the block at the current PC. Raises instruction aborts. */
@@ -650,15 +686,16 @@ export class PE {
       if ((d.c.def.flags ?? 0) & (InsnFlags.EndsBlock | InsnFlags.Branch)) break;
       if (pa - r.base + (off - (pa % 4096)) >= r.size) break;
     }
-    const block: Block = { ops, pa, n: ops.length };
+    const block: Block = { ops, pa, n: ops.length, valid: true, s0: null, s1: null };
     this.blocks.set(pa, block);
-    let keys = this.codePages.get(page);
-    if (keys === undefined) {
-      keys = [];
-      this.codePages.set(page, keys);
+    let cp = this.codePages.get(page);
+    if (cp === undefined) {
+      cp = { keys: [], words: new Uint8Array(1024) };
+      this.codePages.set(page, cp);
       for (const t of this.tlbs) t.dropWritesToPage(page);
     }
-    keys.push(pa);
+    cp.keys.push(pa);
+    cp.words.fill(1, (pa % 4096) >> 2, ((pa % 4096) >> 2) + ops.length);
     return block;
   }
 
@@ -692,6 +729,7 @@ export class PE {
   }
 
   private runBlocks(end: number): void {
+    let b: Block | null = null;
     while (this.icount < end) {
       this.opIndex = 0;
       if (this.irqCheck) {
@@ -708,10 +746,29 @@ export class PE {
           return;
         }
       }
-      const b = this.lookupBlock();
+      const lo = this.pcLo;
+      let nb: Block;
+      // Direct chaining: the next block starts in the page the last one ran from.
+      if (b !== null && this.chainOk && this.pcHi === this.blockHi && ((lo ^ this.blockLo) & 0xfffff003) === 0) {
+        const pa: number = b.pa - (this.blockLo & 0xfff) + (lo & 0xfff);
+        const s0: Block | null = b.s0;
+        if (s0 !== null && s0.pa === pa && s0.valid) nb = s0;
+        else {
+          const s1: Block | null = b.s1;
+          if (s1 !== null && s1.pa === pa && s1.valid) nb = s1;
+          else {
+            nb = this.blocks.get(pa) ?? this.decodeBlock(pa);
+            b.s1 = s0;
+            b.s0 = nb;
+          }
+        }
+      } else {
+        nb = this.lookupBlock();
+        this.chainOk = true;
+      }
+      b = nb;
       const ops = b.ops;
       const n = b.n;
-      const lo = this.pcLo;
       this.blockLo = lo;
       this.blockHi = this.pcHi;
       // Fall-through PC; a branch overwrites it.
@@ -754,5 +811,11 @@ const SR_HCR_EL2 = sr('HCR_EL2');
 const SR_SPSR_EL2 = sr('SPSR_EL2');
 const SR_ELR_EL2 = sr('ELR_EL2');
 const TRANSLATION_REGS = new Set(['SCTLR_EL1', 'TCR_EL1', 'TTBR0_EL1', 'TTBR1_EL1', 'MAIR_EL1', 'HCR_EL2', 'VTTBR_EL2', 'VTCR_EL2'].map(sr));
+
+/** Blocks decoded from one physical page, and which of its words they cover. */
+interface CodePage {
+  readonly keys: number[];
+  readonly words: Uint8Array;
+}
 
 const UNDEF_OP: Op = (pe) => pe.undefinedInstruction();
