@@ -14,7 +14,13 @@ export interface RunArgs {
   nographic: boolean;
   maxInsns?: number;
   stats: boolean;
+  /** QEMU-style -d log items: in_asm (each block's code when first run), exec (every block run), int (exceptions). */
+  log: Set<string>;
+  /** -D: log file (default stderr). */
+  logFile?: string;
 }
+
+export const LOG_ITEMS = ['in_asm', 'exec', 'int'] as const;
 
 /** Parses a QEMU memory size: plain numbers are MiB; suffixes K, M, G (and KiB/MiB/GiB) are binary. */
 export function parseSize(text: string, flag: string): number {
@@ -29,7 +35,7 @@ export function parseSize(text: string, flag: string): number {
 }
 
 export function parseRunArgs(argv: string[]): RunArgs {
-  const a: RunArgs = { defaultGuest: false, memBytes: 128 * 1024 * 1024, cpu: 'max', smp: 1, nographic: false, stats: false };
+  const a: RunArgs = { defaultGuest: false, memBytes: 128 * 1024 * 1024, cpu: 'max', smp: 1, nographic: false, stats: false, log: new Set() };
   const need = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined) throw new UsageError(`${flag} needs a value`);
@@ -86,6 +92,19 @@ export function parseRunArgs(argv: string[]): RunArgs {
       }
       case '--stats':
         a.stats = true;
+        break;
+      case '-d': {
+        const v = need(i, f);
+        for (const item of v.split(',')) {
+          if (!(LOG_ITEMS as readonly string[]).includes(item)) throw new UsageError(`-d: unknown log item '${item}' (known: ${LOG_ITEMS.join(', ')})`);
+          a.log.add(item);
+        }
+        i++;
+        break;
+      }
+      case '-D':
+        a.logFile = need(i, f);
+        i++;
         break;
       default:
         throw new UsageError(f.startsWith('-') ? `unsupported option '${f}' (see 'nestvisor help')` : `unexpected argument '${f}'`);

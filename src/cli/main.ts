@@ -4,7 +4,7 @@
  *   nestvisor run -kernel guest.elf [-m 128M] [-cpu max|cortex-a57] [--stats]
  *   nestvisor run --default-guest
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseRunArgs, UsageError } from './args.js';
@@ -21,6 +21,9 @@ const USAGE = `usage: nestvisor run [options]
   -nographic          accepted for QEMU compatibility (output always goes to stdout)
   --max-insns N       stop after N instructions
   --stats             print instruction count and speed when the guest ends
+  -d ITEMS            log in_asm (code of each block as first run), exec (each block run),
+                      int (each exception), comma-separated, as QEMU's -d
+  -D FILE             write the -d log to FILE instead of stderr
 `;
 
 function packageRoot(): string {
@@ -39,12 +42,18 @@ function main(argv: string[]): number {
   const path = args.kernel ?? join(packageRoot(), 'tests', 'guests', 'hello', 'hello.elf');
   if (!existsSync(path)) throw new UsageError(`-kernel: no such file '${path}'`);
   const features = cpuModel(args.cpu);
+  let trace;
+  if (args.log.size > 0) {
+    const fd = args.logFile !== undefined ? openSync(args.logFile, 'w') : 2;
+    trace = { inAsm: args.log.has('in_asm'), exec: args.log.has('exec'), int: args.log.has('int'), write: (line: string) => writeSync(fd, line + '\n') };
+  }
   const res = runBareMetal(readFileSync(path), {
     ramSize: args.memBytes,
     maxInsns: args.maxInsns,
     features,
     name: path,
     onOutput: (s) => process.stdout.write(s),
+    trace,
   });
   if (args.stats || args.defaultGuest) {
     const mips = res.insns / res.seconds / 1e6;

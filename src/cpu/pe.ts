@@ -141,6 +141,8 @@ export class PE {
   eventRegister = false;
   /** Optional hook for tracing each decoded block as it starts. */
   onBlock: ((pe: PE, block: Block) => void) | null = null;
+  /** Optional hook called as an exception is taken (before PSTATE changes), for `-d int` logs and statistics. */
+  onException: ((pe: PE, target: number, vector: number, esr: number, ret: bigint) => void) | null = null;
 
   constructor(readonly bus: PhysicalBus, features: Partial<CpuFeatures> = {}) {
     this.features = { ...defaultFeatures(), ...features };

@@ -14,6 +14,7 @@ import { PSCI, PSCI_RET, PSCI_VERSION_1_1, SMCCC } from '../arch/psci.js';
 import { VECTOR_SYNC } from '../cpu/exceptions.js';
 import { loadElf, parseElf } from './elf.js';
 import { Pl011 } from './pl011.js';
+import { attachTracer, TraceOptions } from './trace.js';
 
 export const VIRT_RAM_BASE = 0x4000_0000;
 export const VIRT_UART_BASE = 0x0900_0000;
@@ -30,6 +31,8 @@ export interface BareMetalOptions {
   onProgress?: (insns: number) => void;
   /** Image name for error messages. */
   name?: string;
+  /** QEMU-style logs (-d in_asm,exec,int). */
+  trace?: TraceOptions;
 }
 
 export type BareMetalExit = 'poweroff' | 'reset' | 'budget' | 'error';
@@ -62,6 +65,7 @@ export function runBareMetal(elf: Uint8Array, opts: BareMetalOptions = {}): Bare
   loadElf(bus, img, name);
   const pe = new PE(bus, opts.features ?? {});
   pe.pc = img.entry;
+  if (opts.trace) attachTracer(pe, opts.trace);
   const maxInsns = opts.maxInsns ?? 2e9;
   const t0 = performance.now();
   const done = (exit: BareMetalExit, message?: string): BareMetalResult => ({ exit, output, insns: pe.icount, pe, seconds: (performance.now() - t0) / 1000, message });
