@@ -8,6 +8,16 @@ export interface CpuFeatures {
   lse: boolean;
   /** FEAT_CRC32: CRC32B/H/W/X and CRC32C*. */
   crc32: boolean;
+  /** FP and Advanced SIMD (ID_AA64PFR0_EL1.FP/AdvSIMD). Off until their instructions are complete. */
+  fp: boolean;
+  /** FEAT_FP16: half-precision arithmetic (scalar and vector). */
+  fp16: boolean;
+  /** FEAT_AES (AESE/AESD/AESMC/AESIMC) and FEAT_PMULL (PMULL/PMULL2 on 64-bit lanes). */
+  aes: boolean;
+  pmull: boolean;
+  /** FEAT_SHA1 and FEAT_SHA256. */
+  sha1: boolean;
+  sha256: boolean;
   /** FEAT_PAN. */
   pan: boolean;
   /** FEAT_UAO. */
@@ -27,13 +37,15 @@ const PARANGE: Record<number, number> = { 32: 0, 36: 1, 40: 2, 42: 3, 44: 4, 48:
 
 /** The ID register values that describe exactly the features given. */
 export function idRegisters(f: Omit<CpuFeatures, 'idRegs'>): Record<string, [number, number]> {
+  const fpField = !f.fp ? 0xf : f.fp16 ? 1 : 0;
   const parange = PARANGE[f.paBits];
   if (parange === undefined) throw new Error(`unsupported physical address size ${f.paBits}`);
   return {
-    // EL0, EL1, EL2 AArch64 only; EL3 absent; FP and AdvSIMD not implemented (0xf) until their issue lands;
+    // EL0, EL1, EL2 AArch64 only; EL3 absent; FP/AdvSIMD: 0xf not implemented, 0 implemented, 1 with FP16;
     // GIC system register interface v3 (GIC=1).
-    ID_AA64PFR0_EL1: [(0x1 | (0x1 << 4) | (0x1 << 8) | (0xf << 16) | (0xf << 20) | (0x1 << 24)) >>> 0, 0],
-    ID_AA64ISAR0_EL1: [((f.crc32 ? 1 << 16 : 0) | (f.lse ? 2 << 20 : 0)) >>> 0, 0],
+    ID_AA64PFR0_EL1: [(0x1 | (0x1 << 4) | (0x1 << 8) | (fpField << 16) | (fpField << 20) | (0x1 << 24)) >>> 0, 0],
+    // AES [7:4] (2 = AES + PMULL), SHA1 [11:8], SHA2 [15:12], CRC32 [19:16], Atomic [23:20].
+    ID_AA64ISAR0_EL1: [((f.aes ? (f.pmull ? 2 : 1) << 4 : 0) | (f.sha1 ? 1 << 8 : 0) | (f.sha256 ? 1 << 12 : 0) | (f.crc32 ? 1 << 16 : 0) | (f.lse ? 2 << 20 : 0)) >>> 0, 0],
     // PARange; ASIDBits=16; TGran16 supported (1), TGran64 (0) and TGran4 (0) supported.
     ID_AA64MMFR0_EL1: [(parange | (2 << 4) | (1 << 20)) >>> 0, 0],
     // VMIDBits=16; PAN.
@@ -47,7 +59,7 @@ export function idRegisters(f: Omit<CpuFeatures, 'idRegs'>): Record<string, [num
 
 /** nestvisor's default PE: everything the processor implements. */
 export function defaultFeatures(): CpuFeatures {
-  const base = { lse: true, crc32: true, pan: true, uao: true, midr: 0x411fd070, mpidrAff: 0, cntfrq: 62_500_000, paBits: 48 };
+  const base = { lse: true, crc32: true, fp: false, fp16: false, aes: false, pmull: false, sha1: false, sha256: false, pan: true, uao: true, midr: 0x411fd070, mpidrAff: 0, cntfrq: 62_500_000, paBits: 48 };
   return { ...base, idRegs: idRegisters(base) };
 }
 
@@ -57,7 +69,7 @@ export function cpuModel(name: string): CpuFeatures {
     case 'max':
       return defaultFeatures();
     case 'cortex-a57': {
-      const base = { lse: false, crc32: true, pan: false, uao: false, midr: 0x411fd070, mpidrAff: 0, cntfrq: 62_500_000, paBits: 44 };
+      const base = { lse: false, crc32: true, fp: false, fp16: false, aes: false, pmull: false, sha1: false, sha256: false, pan: false, uao: false, midr: 0x411fd070, mpidrAff: 0, cntfrq: 62_500_000, paBits: 44 };
       return { ...base, idRegs: idRegisters(base) };
     }
     default:

@@ -89,6 +89,29 @@ export class PE {
   /** System registers by id (arch/sysregs.ts). */
   readonly sr = new Int32Array(2 * NUM_SYSREGS);
 
+  /**
+   * The SIMD&FP registers V0..V31, 128 bits each, little-endian lanes: Vn
+   * occupies bytes [16n, 16n+16). The typed views alias one buffer so that an
+   * op reads a lane in the element type it needs (vf64[2n] is Dn, vf32[4n] is
+   * Sn, v32[4n..4n+3] the four words of Qn).
+   */
+  readonly vbuf = new ArrayBuffer(32 * 16);
+  readonly v8 = new Uint8Array(this.vbuf);
+  readonly v16 = new Uint16Array(this.vbuf);
+  readonly v32 = new Int32Array(this.vbuf);
+  readonly vf32 = new Float32Array(this.vbuf);
+  readonly vf64 = new Float64Array(this.vbuf);
+  readonly vview = new DataView(this.vbuf);
+  /** FPCR and FPSR (32 bits each are all that is defined). */
+  fpcr = 0;
+  fpsr = 0;
+  /**
+   * Whether FP/SIMD instructions may execute at the current EL without a trap
+   * (CPACR_EL1.FPEN and CPTR_EL2.TFP), recomputed when those registers or the
+   * EL change; FP ops test it first and call `fpTrap()` when it is false.
+   */
+  fpEnabled = false;
+
   readonly features: CpuFeatures;
   readonly decoder: Decoder;
   readonly timer: GenericTimer;
@@ -211,6 +234,7 @@ export class PE {
   sysregChanged(id: number): void {
     if (TRANSLATION_REGS.has(id)) this.flushTlbs();
     if (id === SR_HCR_EL2) this.irqCheck = true;
+    if (id === SR_CPACR_EL1 || id === SR_CPTR_EL2) this.updateFpEnabled();
     this.timer.sysregChanged(id);
   }
 
@@ -300,6 +324,30 @@ export class PE {
   updateTlbSelection(): void {
     this.tlb = this.tlbs[this.el === 0 ? TlbIndex.EL0 : this.pan ? TlbIndex.EL1_PAN : TlbIndex.EL1];
     this.chainOk = false;
+    this.updateFpEnabled();
+  }
+
+  /**
+   * Recomputes `fpEnabled` from CPACR_EL1.FPEN (bits 21:20: 0b11 no trap,
+   * 0b01 traps EL0 only, otherwise traps EL0 and EL1) and CPTR_EL2.TFP (bit 10).
+   */
+  updateFpEnabled(): void {
+    const fpen = (this.sr[2 * SR_CPACR_EL1] >>> 20) & 3;
+    const el1Ok = fpen === 3 || (fpen === 1 && this.el === 1);
+    const tfp = (this.sr[2 * SR_CPTR_EL2] & (1 << 10)) !== 0;
+    this.fpEnabled = this.el >= 2 || (el1Ok && !tfp);
+  }
+
+  /**
+   * The trap of an FP/SIMD instruction executed while disabled: to EL1 with
+   * EC 0x07 when CPACR_EL1.FPEN disables it, otherwise to EL2 (CPTR_EL2.TFP).
+   */
+  fpTrap(): never {
+    const fpen = (this.sr[2 * SR_CPACR_EL1] >>> 20) & 3;
+    const el1Ok = fpen === 3 || (fpen === 1 && this.el === 1);
+    const esr = (EC.FP_ASIMD << 26) | (1 << 25);
+    if (!el1Ok) this.syncException(1, esr, false);
+    this.syncException(2, esr, false);
   }
 
   flushTlbs(): void {
@@ -810,6 +858,8 @@ export class PE {
 
 const SR_SCTLR_EL1 = sr('SCTLR_EL1');
 const SR_HCR_EL2 = sr('HCR_EL2');
+const SR_CPACR_EL1 = sr('CPACR_EL1');
+const SR_CPTR_EL2 = sr('CPTR_EL2');
 const SR_SPSR_EL2 = sr('SPSR_EL2');
 const SR_ELR_EL2 = sr('ELR_EL2');
 const TRANSLATION_REGS = new Set(['SCTLR_EL1', 'TCR_EL1', 'TTBR0_EL1', 'TTBR1_EL1', 'MAIR_EL1', 'HCR_EL2', 'VTTBR_EL2', 'VTCR_EL2'].map(sr));

@@ -10,6 +10,12 @@ import { ldstExclInsns } from './ldst_excl.js';
 import { atomicInsns } from './atomic.js';
 import { systemInsns } from './system.js';
 import { sysregInsns } from './sysreg.js';
+import { fpScalarInsns } from './fp_scalar.js';
+import { simdFpInsns } from './simd_fp.js';
+import { simdIntInsns } from './simd_int.js';
+import { simdPermInsns } from './simd_perm.js';
+import { ldstSimdInsns } from './ldst_simd.js';
+import { cryptoInsns } from './crypto.js';
 import { sysOpsInsns } from './sys_ops.js';
 
 let table: InsnDef[] | null = null;

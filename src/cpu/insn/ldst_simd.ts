@@ -1,0 +1,4 @@
+/** (placeholder; filled in by its group's work) */
+import type { InsnDef } from '../decoder.js';
+
+export const ldstSimdInsns: InsnDef[] = [];
