@@ -56,6 +56,29 @@ export interface Block {
    */
   s0: Block | null;
   s1: Block | null;
+  /** Times run by the interpreter loop; at FUSE_THRESHOLD the block gets a fused function. */
+  hits: number;
+  /** The block's ops fused into one function (see fuseBlock), once it is hot. */
+  fn: ((pe: PE) => void) | null;
+}
+
+/** Runs after which a block's ops are fused into one function. */
+export const FUSE_THRESHOLD = 16;
+
+/**
+ * Fuses a hot block's ops into one generated function with one call site per
+ * op. Each call site then always calls the same closure, so V8 inlines the
+ * ops (and the helpers they call) into a single optimized function per block:
+ * the same instruction semantics, without a megamorphic call per instruction.
+ * The ops stay the single description of each instruction.
+ */
+function fuseBlock(ops: readonly Op[]): (pe: PE) => void {
+  const n = ops.length;
+  let body = '';
+  for (let k = 0; k < n; k++) body += `pe.opIndex = ${k}; o${k}(pe);\n`;
+  const params = ops.map((_, k) => `o${k}`);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function(...params, `return function fusedBlock(pe) {\n${body}};`)(...ops) as (pe: PE) => void;
 }
 
 /** Indexes of the TLBs: one per translation regime and privilege. */
@@ -736,7 +759,7 @@ export class PE {
       if ((d.c.def.flags ?? 0) & (InsnFlags.EndsBlock | InsnFlags.Branch)) break;
       if (pa - r.base + (off - (pa % 4096)) >= r.size) break;
     }
-    const block: Block = { ops, pa, n: ops.length, valid: true, s0: null, s1: null };
+    const block: Block = { ops, pa, n: ops.length, valid: true, s0: null, s1: null, hits: 0, fn: null };
     this.blocks.set(pa, block);
     let cp = this.codePages.get(page);
     if (cp === undefined) {
@@ -826,9 +849,14 @@ export class PE {
       this.pcLo = next >>> 0;
       if (next > 0xffffffff) this.pcHi = (this.pcHi + 1) >>> 0;
       if (this.onBlock !== null) this.onBlock(this, b);
-      for (let k = 0; k < n; k++) {
-        this.opIndex = k;
-        ops[k](this);
+      const fn = b.fn;
+      if (fn !== null) fn(this);
+      else {
+        if (++b.hits >= FUSE_THRESHOLD) b.fn = fuseBlock(ops);
+        for (let k = 0; k < n; k++) {
+          this.opIndex = k;
+          ops[k](this);
+        }
       }
       this.icount += n;
       if (this.timer.deadline <= this.icount) this.irqCheck = true;
