@@ -45,6 +45,7 @@ export const HCR_TGE = 1 << 27;
  * return address, and (farLo, farHi) the fault address when `hasFar`.
  */
 export function takeException(pe: PE, target: number, vector: number, esr: number, retLo: number, retHi: number, hasFar: boolean, farLo: number, farHi: number): never {
+  if (pe.onException !== null) pe.onException(pe, target, vector, esr, (BigInt(retHi >>> 0) << 32n) | BigInt(retLo >>> 0));
   const spsr = pe.getPstate();
   pe.exclPa = -1;
   if (target === 2) {
@@ -156,4 +157,22 @@ export function wakeupPending(pe: PE): boolean {
   const virq = (hcr & HCR_VI) !== 0 || pe.virqLine;
   const vfiq = (hcr & HCR_VF) !== 0 || pe.vfiqLine;
   return (virq && (hcr & HCR_IMO) !== 0) || (vfiq && (hcr & HCR_FMO) !== 0) || ((hcr & HCR_VSE) !== 0 && (hcr & HCR_AMO) !== 0);
+}
+
+/**
+ * Whether a load/store with SP as its base register must check SP
+ * alignment (SCTLR_EL1.SA at EL1, SA0 at EL0).
+ */
+export function spAlignmentChecked(pe: PE): boolean {
+  return (pe.getSrLo(SCTLR_EL1) & (pe.el === 0 ? 1 << 4 : 1 << 3)) !== 0;
+}
+
+/**
+ * The SP alignment fault (EC 0x26): a load or store whose base register is
+ * SP, with SP[3:0] != 0 and the check enabled (spAlignmentChecked). The
+ * check is on SP itself, before any offset or writeback. Taken to EL1 (EL2
+ * from EL0 with HCR_EL2.TGE); FAR is not written.
+ */
+export function spAlignmentFault(pe: PE): never {
+  systemAccessTrap(pe, 1, ((EC.SP_ALIGN << 26) | ESR_IL) >>> 0);
 }

@@ -188,8 +188,8 @@ export class GenericTimer {
   }
 
   /** Writing TVAL sets CVAL = counter + SignExtend(TVAL). */
-  writeTval(t: TimerId, v: number): void {
-    const c = this.counterFor(t, this.liveCount());
+  writeTval(t: TimerId, v: number, physical = this.liveCount()): void {
+    const c = this.counterFor(t, physical);
     const clo = c % TWO32;
     const chi = (c - clo) / TWO32;
     const s = clo + (v | 0);
@@ -294,7 +294,11 @@ export class GenericTimer {
 
   /** Called by the PE after a write to a system register through the API or an MSR. */
   sysregChanged(id: number): void {
-    if (WATCHED.has(id)) this.update();
+    if (!WATCHED.has(id)) return;
+    // A TVAL written through the API (pe.writeSysreg, outside instruction execution) sets CVAL from the count now.
+    const t = TVAL_IDS.indexOf(id);
+    if (t >= 0) this.writeTval(t, this.pe.sr[2 * id], this.physicalCount());
+    else this.update();
   }
 
   /** Puts the counter back to zero (PE reset). */

@@ -456,3 +456,38 @@ test('disassembly of system instructions', () => {
   assert.equal(d.decode(msr('SCTLR_EL1', 0))!.c.def.flags! & 1, 1);
   assert.equal((d.decode(msr('TPIDR_EL1', 0))!.c.def.flags ?? 0) & 1, 0);
 });
+
+test('barriers decode: DSB, DMB, ISB; SB (FEAT_SB) is unallocated', () => {
+  const d = new Decoder(insnTable(), new Set());
+  const dis = (w: number): string | null => {
+    const r = d.decode(w | 0);
+    return r === null ? null : r.c.def.disasm(r.fields, 0n);
+  };
+  assert.equal(dis(0xd5033f9f), 'dsb sy');
+  assert.equal(dis(0xd5033b9f), 'dsb ish');
+  assert.equal(dis(0xd5033bbf), 'dmb ish');
+  assert.equal(dis(0xd50339bf), 'dmb ishld');
+  assert.equal(dis(0xd5033fdf), 'isb');
+  assert.equal(dis(0xd50330ff), null);
+  const m = machine([0xd5033f9f, 0xd5033bbf, 0xd5033fdf, NOP]);
+  assert.equal(m.pe.run(4), RunExit.Budget);
+  assert.equal(m.pe.el, 1);
+  assert.equal(hex(m.pe.pc), hex(BASE + 16));
+});
+
+test('IC IVAU drops the decoded code of its line', () => {
+  const MOVZ_X0_1 = 0xd2800020, MOVZ_X0_2 = 0xd2800040;
+  const m = machine([MOVZ_X0_1, 0xd50b7520 | 1 /* ic ivau, x1 */, NOP]);
+  m.pe.setX(1, BigInt(BASE + 0x40)); // the next 64-byte line: the first instruction's line is left alone
+  m.pe.run(3);
+  m.bus.findRam(BASE)!.view.setUint32(0, MOVZ_X0_2, true);
+  m.pe.pc = BigInt(BASE);
+  m.pe.run(3);
+  assert.equal(m.pe.getX(0), 1n, 'stale decoded code is still used: IC IVAU named a different line');
+  m.pe.setX(1, BigInt(BASE + 8)); // an address in the first line
+  m.pe.pc = BigInt(BASE + 4);
+  m.pe.run(2);
+  m.pe.pc = BigInt(BASE);
+  m.pe.run(1);
+  assert.equal(m.pe.getX(0), 2n);
+});

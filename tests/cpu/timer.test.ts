@@ -55,7 +55,8 @@ test('CNTV: ISTATUS once the count reaches CVAL, output with ENABLE and !IMASK, 
   pe.setX(2, 1n); // ENABLE
   pe.run(4);
   assert.equal(pe.getX(3), 1n, 'enabled, condition not met');
-  const tval = Number(BigInt.asIntN(64, pe.getX(4)));
+  const tval = Number(BigInt.asIntN(32, pe.getX(4)));
+  assert.equal(pe.getX(4) >> 32n, 0n, 'bits 63:32 of TVAL are RES0');
   assert.ok(tval > 90 && tval <= 100, `TVAL ${tval}`);
   // Count 100 at icount 160 (0.625 ticks per instruction).
   assert.equal(pe.timer.deadline, 160);
@@ -81,7 +82,7 @@ test('TVAL writes set CVAL = count + SignExtend(TVAL); TVAL reads the signed 32-
   const countAt8 = Math.floor(8 * 0.625); // 5
   assert.equal(pe.getX(2), BigInt(countAt8 - 3));
   const countAt10 = Math.floor(10 * 0.625); // 6
-  assert.equal(BigInt.asIntN(64, pe.getX(3)), BigInt(countAt8 - 3 - countAt10));
+  assert.equal(BigInt.asIntN(32, pe.getX(3)), BigInt(countAt8 - 3 - countAt10));
   assert.equal(pe.getX(5), 5n, 'ENABLE and ISTATUS');
   assert.equal(pe.timer.physOutput, true);
 });
@@ -140,4 +141,13 @@ test('host-time mode: the counter follows performance.now() and stays monotonic 
   pe.writeSysreg('CNTV_CVAL_EL0', BigInt(pe.timer.physicalCount() + 1_000_000_000));
   pe.writeSysreg('CNTV_CTL_EL0', 1n);
   assert.ok(pe.timer.deadline > pe.icount && pe.timer.deadline < pe.icount + 100_000);
+});
+
+test('TVAL written through the API (L0 restoring state) sets CVAL from the count', () => {
+  const pe = machine([NOP]);
+  pe.icount = 1600; // count 1000
+  pe.writeSysreg('CNTV_TVAL_EL0', 500n);
+  assert.equal(pe.readSysreg('CNTV_CVAL_EL0'), 1500n);
+  pe.writeSysreg('CNTV_CTL_EL0', 1n);
+  assert.equal(pe.timer.deadline, 2400);
 });

@@ -25,6 +25,7 @@ import { regName, src } from './regs.js';
 const HCR_EL2 = sr('HCR_EL2');
 const SCTLR_EL1 = sr('SCTLR_EL1');
 const DCZID_EL0 = sr('DCZID_EL0');
+const CTR_EL0 = sr('CTR_EL0');
 const ESR_EL1 = sr('ESR_EL1');
 const ESR_EL2 = sr('ESR_EL2');
 
@@ -73,13 +74,20 @@ function dcZva(pe: PE, lo: number, hi: number): void {
   for (let k = 0; k < size; k += 8) pe.st64((base + k) >>> 0, hi, 0, 0);
 }
 
+/** IC IVAU: drops decoded code in the instruction cache line (CTR_EL0.IminLine words) holding the address. */
+function icIvau(pe: PE, lo: number, hi: number): void {
+  const pa = translateForMaintenance(pe, lo, hi, false);
+  const line = 4 << (pe.sr[2 * CTR_EL0] & 0xf);
+  pe.invalidateCode(pa - (pa % line), line);
+}
+
 /** Keyed by op1 << 7 | CRm << 3 | op2 (CRn = 7). */
 const CRN7: Map<number, SysOp> = new Map([
   [(0 << 7) | (1 << 3) | 0, { name: 'ic ialluis', el0: 0, hcr: HCR_TPU, hasRt: false, run: (pe: PE) => pe.invalidateAllCode() }],
   [(0 << 7) | (5 << 3) | 0, { name: 'ic iallu', el0: 0, hcr: HCR_TPU, hasRt: false, run: (pe: PE) => pe.invalidateAllCode() }],
   [(3 << 7) | (5 << 3) | 1, {
     name: 'ic ivau', el0: SCTLR_UCI, hcr: HCR_TPU, hasRt: true,
-    run: (pe: PE, lo: number, hi: number) => pe.invalidateCode(translateForMaintenance(pe, lo, hi, false), 1),
+    run: icIvau,
   }],
   [(0 << 7) | (6 << 3) | 1, { name: 'dc ivac', el0: 0, hcr: HCR_TPC, hasRt: true, run: dcVa(true) }],
   [(0 << 7) | (6 << 3) | 2, { name: 'dc isw', el0: 0, hcr: HCR_TSW, hasRt: true, run: nothing }],

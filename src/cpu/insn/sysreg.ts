@@ -322,7 +322,7 @@ for (const [t, p, el0, trap] of [[0, 'CNTP', CNTKCTL_EL0PTEN, ptTrap], [1, 'CNTV
     read: (pe, d) => {
       const v = pe.timer.readTval(t);
       pe.x[d] = v;
-      pe.x[d + 1] = v >> 31; // TVAL is a signed 32-bit value; bits 63:32 are RES0 in the architecture, but QEMU and hardware sign-extend
+      pe.x[d + 1] = 0; // TVAL is a signed 32-bit value in bits 31:0; bits 63:32 are RES0
     },
     write: (pe, lo) => pe.timer.writeTval(t, lo),
   });

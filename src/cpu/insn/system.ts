@@ -16,6 +16,7 @@ import { HCR_TWE, HCR_TWI, SCTLR_NTWE, SCTLR_NTWI, SCTLR_UMA, sysEsr } from './s
 import { hex } from './regs.js';
 
 const END = InsnFlags.EndsBlock;
+const BARRIER_OPTIONS: Record<number, string> = { 1: 'oshld', 2: 'oshst', 3: 'osh', 5: 'nshld', 6: 'nshst', 7: 'nsh', 9: 'ishld', 10: 'ishst', 11: 'ish', 13: 'ld', 14: 'st', 15: 'sy' };
 const HINTS: Record<number, string> = { 0: 'nop', 1: 'yield', 2: 'wfe', 3: 'wfi', 4: 'sev', 5: 'sevl' };
 
 const HCR_EL2 = sr('HCR_EL2');
@@ -148,11 +149,17 @@ export const systemInsns: InsnDef[] = [
     disasm: () => 'sevl',
   },
   {
-    // DSB, DMB, ISB (CRm is the option). ISB ends the block so that context changes take effect.
+    // DSB (op2 = 100), DMB (101), ISB (110); CRm is the option. op2 = 111 is SB (FEAT_SB, not advertised).
+    // The PE is in-order and single-copy: barriers only end the block, so that context changes take effect.
     name: 'BARRIER', pattern: '11010101 00000011 0011 CRm:4 1 op:2 11111', cls: 'system', flags: END,
-    valid: (f) => f.op !== 0,
+    valid: (f) => f.op !== 3,
     build: () => () => {},
-    disasm: (f) => `${['', 'dsb', 'dmb', 'isb'][f.op]}${f.op === 3 ? '' : ` #${f.CRm}`}`,
+    disasm: (f) => {
+      if (f.op === 2) return f.CRm === 15 ? 'isb' : `isb #${hex(f.CRm)}`;
+      if (f.op === 0 && f.CRm === 0) return 'ssbb';
+      if (f.op === 0 && f.CRm === 4) return 'pssbb';
+      return `${f.op === 0 ? 'dsb' : 'dmb'} ${BARRIER_OPTIONS[f.CRm] ?? `#${hex(f.CRm)}`}`;
+    },
   },
   {
     name: 'CLREX', pattern: '11010101 00000011 0011 CRm:4 010 11111', cls: 'system',
