@@ -74,10 +74,10 @@ export function runBareMetal(elf: Uint8Array, opts: BareMetalOptions = {}): Bare
     opts.onProgress?.(pe.icount);
     if (r === RunExit.Budget) continue;
     if (r === RunExit.Wfi) {
-      const next = pe.timer.deadline;
-      if (next === Infinity || next > maxInsns) return done('error', `guest waits for an interrupt (WFI at PC 0x${pe.pc.toString(16)}) and nothing can wake it: this machine has no interrupt controller`);
-      // Nothing to do until the timer fires: move the clock forward.
-      pe.icount = Math.max(pe.icount, next);
+      // No interrupt controller here: nothing can wake the PE but time. WFI
+      // may complete at any time architecturally, so let time pass to the
+      // next timer event and resume.
+      if (!pe.timer.skipToNextDeadline()) return done('error', `guest waits for an interrupt (WFI at PC 0x${pe.pc.toString(16)}) with no timer armed: nothing can wake it on this machine (no interrupt controller)`);
       pe.waiting = false;
       continue;
     }

@@ -5,6 +5,4 @@ compareGuest('spalign', {
   // QEMU's TCG does not implement SP alignment checking (SCTLR_ELx.SA/SA0 are ignored): it prints "no fault"
   // everywhere, so only the expected output, written from the architecture, judges this guest.
   qemuSkip: 'QEMU (TCG) does not implement SCTLR_ELx.SA/SA0 stack alignment checks',
-  // The check belongs in the load/store instructions: exceptions.ts offers spAlignmentChecked/spAlignmentFault.
-  nestvisorTodo: 'SP alignment checks are not yet in the load/store instructions (src/cpu/insn/ldst*.ts)',
 });
