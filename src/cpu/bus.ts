@@ -31,11 +31,25 @@ interface MmioMapping {
 
 export class BusError extends Error {}
 
+/** What the bus needs from each PE that decodes code from its RAM. */
+export interface CodeHolder {
+  hasCodePage(page: number): boolean;
+  /** Drops decoded code overlapping [pa, pa+len). */
+  invalidateCode(pa: number, len: number): void;
+  /** Stops the fast write path for `page` (its TLB write entries). */
+  dropWritesToPage(page: number): void;
+}
+
 export class PhysicalBus {
   readonly ram: RamRegion[] = [];
   readonly mmio: MmioMapping[] = [];
-  /** Called when a RAM write that did not come from the PE's own store path lands (DMA), so decoded code can be dropped. */
-  onExternalWrite: ((pa: number, len: number) => void) | null = null;
+  /**
+   * The PEs decoding code from this bus, and the physical pages (4 KiB) that
+   * hold decoded code on at least one of them. A store by any PE, or a DMA
+   * write, to such a page goes to every PE so that no PE runs stale code.
+   */
+  private readonly codeHolders: CodeHolder[] = [];
+  readonly codePages = new Set<number>();
   private lastRam: RamRegion | null = null;
 
   addRam(base: number, sizeOrBuffer: number | Uint8Array, readonly = false): RamRegion {
@@ -100,7 +114,30 @@ export class PhysicalBus {
       r.bytes.set(data.subarray(done, done + n), off);
       done += n;
     }
-    this.onExternalWrite?.(pa, data.length);
+    this.invalidateCode(pa, data.length);
+  }
+
+  attachCodeHolder(h: CodeHolder): void {
+    this.codeHolders.push(h);
+  }
+
+  /** A PE decoded code from `page`: every PE's fast write path for it must go. */
+  addCodePage(page: number): void {
+    if (this.codePages.has(page)) return;
+    this.codePages.add(page);
+    for (const h of this.codeHolders) h.dropWritesToPage(page);
+  }
+
+  /** A PE dropped its code from `page`; forget the page once no PE holds code there. */
+  codePageDropped(page: number): void {
+    for (const h of this.codeHolders) if (h.hasCodePage(page)) return;
+    this.codePages.delete(page);
+  }
+
+  /** Drops decoded code overlapping [pa, pa+len) on every PE. */
+  invalidateCode(pa: number, len: number): void {
+    if (this.codePages.size === 0) return;
+    for (const h of this.codeHolders) h.invalidateCode(pa, len);
   }
 
   readBytes(pa: number, len: number): Uint8Array {

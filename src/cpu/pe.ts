@@ -195,7 +195,7 @@ export class PE {
     this.decoder = new Decoder(insnTable(), new Set(Object.entries(this.features).filter(([, v]) => v === true).map(([k]) => k)));
     this.tlb = this.tlbs[TlbIndex.EL1];
     this.timer = new GenericTimer(this);
-    bus.onExternalWrite = (pa, len) => this.invalidateCode(pa, len);
+    bus.attachCodeHolder(this);
     this.reset();
   }
 
@@ -575,7 +575,7 @@ export class PE {
     if (r !== null && !r.readonly) {
       const o = pa - r.base;
       const page = pa - (pa % 4096);
-      if (this.codePages.has(page)) this.invalidateCode(pa, size);
+      if (this.bus.codePages.has(page)) this.bus.invalidateCode(pa, size);
       else if (this.lastXlPerms !== 0 && !this.alignmentChecked()) this.fillTlb(lo, hi, pa, r, this.lastXlPerms);
       if (this.exclPa >= 0 && page === this.exclPa - (this.exclPa % 4096)) this.exclPa = -1;
       switch (size) {
@@ -607,7 +607,7 @@ export class PE {
   private fillTlb(lo: number, hi: number, pa: number, r: RamRegion, perms: number): void {
     const page = pa - (pa % 4096);
     if (page + 4096 > r.base + r.size) return;
-    if (this.codePages.has(page)) perms &= ~2;
+    if (this.bus.codePages.has(page)) perms &= ~2;
     this.tlb.fill(lo, hi, perms, r.view, r.bytes, page - r.base, page, this.lastXlAsid, this.lastXlSizeLog2);
   }
 
@@ -691,14 +691,25 @@ export class PE {
       if (!hit) continue;
       for (const k of cp.keys) this.dropBlock(k);
       this.codePages.delete(page);
+      this.bus.codePageDropped(page);
     }
+  }
+
+  hasCodePage(page: number): boolean {
+    return this.codePages.has(page);
+  }
+
+  dropWritesToPage(page: number): void {
+    for (const t of this.tlbs) t.dropWritesToPage(page);
   }
 
   /** Drops every decoded block (IC IALLU and friends). */
   invalidateAllCode(): void {
     for (const b of this.blocks.values()) b.valid = false;
     this.blocks.clear();
+    const pages = [...this.codePages.keys()];
     this.codePages.clear();
+    for (const page of pages) this.bus.codePageDropped(page);
   }
 
   private dropBlock(pa: number): void {
@@ -765,7 +776,7 @@ export class PE {
     if (cp === undefined) {
       cp = { keys: [], words: new Uint8Array(1024) };
       this.codePages.set(page, cp);
-      for (const t of this.tlbs) t.dropWritesToPage(page);
+      this.bus.addCodePage(page);
     }
     cp.keys.push(pa);
     cp.words.fill(1, (pa % 4096) >> 2, ((pa % 4096) >> 2) + ops.length);
