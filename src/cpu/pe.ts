@@ -409,6 +409,21 @@ export class PE {
     this.pcLo = s >>> 0;
     this.pcHi = (this.blockHi + Math.floor(s / 4294967296)) >>> 0;
   }
+  /**
+   * Branches to an absolute address (BR, BLR, RET, ERET): AArch64.BranchAddr
+   * for EL0/EL1. When TCR_EL1.TBI0/TBI1 (for the half that bit 55 selects)
+   * makes the top byte ignored, bits 63:56 become copies of bit 55. Without
+   * FEAT_PAuth there is no TBID, so this applies to instruction addresses too.
+   */
+  branchTo(lo: number, hi: number): void {
+    const tcrHi = this.sr[2 * SR_TCR_EL1 + 1];
+    if (hi & 0x00800000) {
+      if (tcrHi & (1 << 6)) hi |= 0xff000000;
+    } else if (tcrHi & (1 << 5)) hi &= 0x00ffffff;
+    this.pcLo = lo >>> 0;
+    this.pcHi = hi >>> 0;
+  }
+
   /** Writes page base + `delta` to the register at index `d` (BL's link, ADR, ADRP). */
   writePageRel(d: number, delta: number): void {
     const s = this.blockLo - (this.blockLo & 0xfff) + delta;
@@ -560,8 +575,14 @@ export class PE {
       // Check both pages before writing anything, so that a fault on the second leaves memory untouched.
       const endLo = (lo + size - 1) >>> 0;
       const endHi = (hi + (lo + size - 1 > 0xffffffff ? 1 : 0)) >>> 0;
-      translate(this, lo, hi, Access.Write);
-      translate(this, endLo, endHi, Access.Write);
+      const pa0 = translate(this, lo, hi, Access.Write);
+      const pa1 = translate(this, endLo, endHi, Access.Write);
+      // Addresses with neither RAM nor a device abort before any byte is written.
+      if (this.bus.findRam(pa0) === null && this.bus.findDevice(pa0) === null) this.externalAbort(lo, hi, true, size);
+      if (this.bus.findRam(pa1) === null && this.bus.findDevice(pa1) === null) {
+        const second = (endLo & ~0xfff) >>> 0;
+        this.externalAbort(second, endHi, true, size);
+      }
       for (let k = 0; k < size; k++) {
         const a = (lo + k) >>> 0;
         const ah = (hi + (lo + k > 0xffffffff ? 1 : 0)) >>> 0;
@@ -887,16 +908,16 @@ export class PE {
    */
   eretFromEl2(): void {
     const spsr = this.sr[2 * SR_SPSR_EL2] >>> 0;
-    this.pcLo = this.sr[2 * SR_ELR_EL2] >>> 0;
-    this.pcHi = this.sr[2 * SR_ELR_EL2 + 1] >>> 0;
     this.el = 2; // the SP bank of EL2 is not used by the PE
     this.spsel = 1;
     this.setPstate(spsr & ~SPSR_M_AARCH32);
+    this.branchTo(this.sr[2 * SR_ELR_EL2], this.sr[2 * SR_ELR_EL2 + 1]);
   }
 }
 
 const SR_SCTLR_EL1 = sr('SCTLR_EL1');
 const SR_HCR_EL2 = sr('HCR_EL2');
+const SR_TCR_EL1 = sr('TCR_EL1');
 const SR_CPACR_EL1 = sr('CPACR_EL1');
 const SR_CPTR_EL2 = sr('CPTR_EL2');
 const SR_SPSR_EL2 = sr('SPSR_EL2');

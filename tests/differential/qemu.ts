@@ -23,17 +23,18 @@ const BATCH_TIMEOUT_MS = 300_000;
 
 /** The qemu-aarch64 binary: $QEMU_AARCH64, else the first on PATH; null if none. */
 export function findQemu(): string | null {
-  const env = process.env.QEMU_AARCH64;
-  if (env) return env;
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, 'qemu-aarch64');
+  const executable = (p: string): boolean => {
     try {
       accessSync(p, constants.X_OK);
-      return p;
+      return true;
     } catch {
-      // not here
+      return false;
     }
+  };
+  const env = process.env.QEMU_AARCH64;
+  if (env) return executable(env) ? env : null;
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir && executable(join(dir, 'qemu-aarch64'))) return join(dir, 'qemu-aarch64');
   }
   return null;
 }

@@ -71,13 +71,16 @@ export async function runClass(cls: GenClass, qemu: QemuHarness, opts: RunOption
   let caseNo = 0;
   for (let no = 0; ; no++) {
     let next: Batch | null = null;
-    if (planned < opts.minInsns) {
+    // Until both the placed and the retired (PE-executed) instruction counts reach the minimum
+    // (forward branches skip instructions), with a cap for classes whose blocks mostly fault.
+    const more = planned < opts.minInsns || (st.retired < opts.minInsns && planned < 4 * opts.minInsns);
+    if (more) {
       const pristine = gen.newPristine();
       nv.setPristine(pristine);
       const cases: Case[] = [];
       const outs: Outcome[] = [];
       const first = caseNo;
-      while (cases.length < batchCases && planned < opts.minInsns) {
+      while (cases.length < batchCases && (planned < opts.minInsns || (st.retired < opts.minInsns && planned < 4 * opts.minInsns))) {
         const c = gen.genCase() as GenCase;
         let out = runCounted(nv, c, st);
         for (let round = 0; round < 3 && gen.steer(c, out); round++) {

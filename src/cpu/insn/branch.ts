@@ -74,14 +74,10 @@ export const branchInsns: InsnDef[] = [
         return (pe) => {
           const lo = pe.x[n], hi = pe.x[n + 1];
           pe.writePageRel(60, off + 4);
-          pe.pcLo = lo >>> 0;
-          pe.pcHi = hi >>> 0;
+          pe.branchTo(lo, hi);
         };
       }
-      return (pe) => {
-        pe.pcLo = pe.x[n] >>> 0;
-        pe.pcHi = pe.x[n + 1] >>> 0;
-      };
+      return (pe) => pe.branchTo(pe.x[n], pe.x[n + 1]);
     },
     disasm: (f) => (f.opc === 0 ? `br ${regName(f.Rn, 1)}` : f.opc === 1 ? `blr ${regName(f.Rn, 1)}` : f.Rn === 30 ? 'ret' : `ret ${regName(f.Rn, 1)}`),
   },

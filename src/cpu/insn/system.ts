@@ -88,8 +88,7 @@ const eret: Op = (pe) => {
   pe.eventRegister = true;
   if (illegalReturn(pe, spsr)) pe.setPstate(((spsr & ~0x1f) | (pe.el << 2) | pe.spsel | SPSR_IL) >>> 0);
   else pe.setPstate(spsr);
-  pe.pcLo = lo;
-  pe.pcHi = hi;
+  pe.branchTo(lo, hi);
 };
 
 /** MSR (immediate) PSTATE field names by op1:op2. */
