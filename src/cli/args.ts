@@ -18,6 +18,13 @@ export interface RunArgs {
   log: Set<string>;
   /** -D: log file (default stderr). */
   logFile?: string;
+  /**
+   * The system counter: 'icount' (default) advances with retired instructions,
+   * so runs are repeatable; 'host' follows host time (QEMU's default; here `-rtc clock=host`).
+   */
+  clock: 'icount' | 'host';
+  /** -icount shift=N: each instruction is 2^N ns of virtual time (QEMU's meaning); undefined keeps the default rate. */
+  icountShift?: number;
 }
 
 export const LOG_ITEMS = ['in_asm', 'exec', 'int'] as const;
@@ -35,7 +42,7 @@ export function parseSize(text: string, flag: string): number {
 }
 
 export function parseRunArgs(argv: string[]): RunArgs {
-  const a: RunArgs = { defaultGuest: false, memBytes: 128 * 1024 * 1024, cpu: 'max', smp: 1, nographic: false, stats: false, log: new Set() };
+  const a: RunArgs = { defaultGuest: false, memBytes: 128 * 1024 * 1024, cpu: 'max', smp: 1, nographic: false, stats: false, log: new Set(), clock: 'icount' };
   const need = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined) throw new UsageError(`${flag} needs a value`);
@@ -99,6 +106,23 @@ export function parseRunArgs(argv: string[]): RunArgs {
           if (!(LOG_ITEMS as readonly string[]).includes(item)) throw new UsageError(`-d: unknown log item '${item}' (known: ${LOG_ITEMS.join(', ')})`);
           a.log.add(item);
         }
+        i++;
+        break;
+      }
+      case '-icount': {
+        const v = need(i, f);
+        const m = /^(?:shift=)?(\d+)$/.exec(v);
+        if (!m || Number(m[1]) > 10) throw new UsageError(`-icount: '${v}' is not shift=N with N from 0 to 10`);
+        a.icountShift = Number(m[1]);
+        a.clock = 'icount';
+        i++;
+        break;
+      }
+      case '-rtc': {
+        const v = need(i, f);
+        const m = /(?:^|,)clock=(host|vm|rt)(?:,|$)/.exec(v);
+        if (!m) throw new UsageError(`-rtc: '${v}' is not supported (use clock=host or clock=vm)`);
+        a.clock = m[1] === 'vm' ? 'icount' : 'host';
         i++;
         break;
       }

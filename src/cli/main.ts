@@ -24,6 +24,9 @@ const USAGE = `usage: nestvisor run [options]
   -d ITEMS            log in_asm (code of each block as first run), exec (each block run),
                       int (each exception), comma-separated, as QEMU's -d
   -D FILE             write the -d log to FILE instead of stderr
+  -icount shift=N     deterministic virtual time, 2^N ns per instruction (the default
+                      clock is deterministic already, at 16 ns per instruction)
+  -rtc clock=host|vm  host: the system counter follows host time; vm: deterministic
 `;
 
 function packageRoot(): string {
@@ -54,6 +57,8 @@ function main(argv: string[]): number {
     name: path,
     onOutput: (s) => process.stdout.write(s),
     trace,
+    clock: args.clock,
+    nsPerInsn: args.icountShift === undefined ? undefined : 2 ** args.icountShift,
   });
   if (args.stats || args.defaultGuest) {
     const mips = res.insns / res.seconds / 1e6;

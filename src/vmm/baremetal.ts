@@ -31,6 +31,10 @@ export interface BareMetalOptions {
   onProgress?: (insns: number) => void;
   /** Image name for error messages. */
   name?: string;
+  /** The system counter: deterministic from instructions (default) or host time. */
+  clock?: 'icount' | 'host';
+  /** Nanoseconds of virtual time per instruction in icount mode (QEMU's -icount shift=N gives 2^N). */
+  nsPerInsn?: number;
   /** QEMU-style logs (-d in_asm,exec,int). */
   trace?: TraceOptions;
 }
@@ -66,6 +70,8 @@ export function runBareMetal(elf: Uint8Array, opts: BareMetalOptions = {}): Bare
   const pe = new PE(bus, opts.features ?? {});
   pe.pc = img.entry;
   if (opts.trace) attachTracer(pe, opts.trace);
+  if (opts.nsPerInsn !== undefined) pe.timer.ticksPerInsn = (pe.features.cntfrq * opts.nsPerInsn) / 1e9;
+  if (opts.clock === 'host') pe.timer.setMode('host');
   const maxInsns = opts.maxInsns ?? 2e9;
   const t0 = performance.now();
   const done = (exit: BareMetalExit, message?: string): BareMetalResult => ({ exit, output, insns: pe.icount, pe, seconds: (performance.now() - t0) / 1000, message });

@@ -19,6 +19,15 @@ test('kvmtool-style long forms are synonyms', () => {
   assert.equal(a.memBytes, 64 << 20, 'a plain number is MiB, as in QEMU and kvmtool');
 });
 
+test('clock flags: deterministic by default, -rtc clock=host for host time, -icount shift=N', () => {
+  assert.equal(parseRunArgs(['-kernel', 'x']).clock, 'icount');
+  assert.equal(parseRunArgs(['-kernel', 'x', '-rtc', 'base=utc,clock=host']).clock, 'host');
+  const a = parseRunArgs(['-kernel', 'x', '-icount', 'shift=4']);
+  assert.equal(a.clock, 'icount');
+  assert.equal(a.icountShift, 4);
+  assert.throws(() => parseRunArgs(['-kernel', 'x', '-icount', 'auto']), /-icount: 'auto' is not shift=N/);
+});
+
 test('sizes', () => {
   assert.equal(parseSize('1G', '-m'), 1 << 30);
   assert.equal(parseSize('2048K', '-m'), 2 << 20);
