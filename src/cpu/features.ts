@@ -8,7 +8,7 @@ export interface CpuFeatures {
   lse: boolean;
   /** FEAT_CRC32: CRC32B/H/W/X and CRC32C*. */
   crc32: boolean;
-  /** FP and Advanced SIMD (ID_AA64PFR0_EL1.FP/AdvSIMD). Off until their instructions are complete. */
+  /** FP and Advanced SIMD (ID_AA64PFR0_EL1.FP/AdvSIMD). */
   fp: boolean;
   /** FEAT_FP16: half-precision arithmetic (scalar and vector). */
   fp16: boolean;
@@ -59,7 +59,7 @@ export function idRegisters(f: Omit<CpuFeatures, 'idRegs'>): Record<string, [num
 
 /** nestvisor's default PE: everything the processor implements. */
 export function defaultFeatures(): CpuFeatures {
-  const base = { lse: true, crc32: true, fp: false, fp16: false, aes: false, pmull: false, sha1: false, sha256: false, pan: true, uao: true, midr: 0x411fd070, mpidrAff: 0, cntfrq: 62_500_000, paBits: 48 };
+  const base = { lse: true, crc32: true, fp: true, fp16: true, aes: true, pmull: true, sha1: true, sha256: true, pan: true, uao: true, midr: 0x411fd070, mpidrAff: 0, cntfrq: 62_500_000, paBits: 48 };
   return { ...base, idRegs: idRegisters(base) };
 }
 
@@ -69,7 +69,8 @@ export function cpuModel(name: string): CpuFeatures {
     case 'max':
       return defaultFeatures();
     case 'cortex-a57': {
-      const base = { lse: false, crc32: true, fp: false, fp16: false, aes: false, pmull: false, sha1: false, sha256: false, pan: false, uao: false, midr: 0x411fd070, mpidrAff: 0, cntfrq: 62_500_000, paBits: 44 };
+      // Cortex-A57 with the Cryptographic Extension (as QEMU's model): FP and AdvSIMD, no FP16, no LSE.
+      const base = { lse: false, crc32: true, fp: true, fp16: false, aes: true, pmull: true, sha1: true, sha256: true, pan: false, uao: false, midr: 0x411fd070, mpidrAff: 0, cntfrq: 62_500_000, paBits: 44 };
       return { ...base, idRegs: idRegisters(base) };
     }
     default:

@@ -11,6 +11,8 @@ const END = InsnFlags.EndsBlock;
 const HCR_EL2 = sr('HCR_EL2');
 const HCR_TSC = 1 << 19;
 const HCR_TGE = 1 << 27;
+const MDCR_EL2 = sr('MDCR_EL2');
+const MDCR_TDE = 1 << 8;
 /** HCR_EL2.HCD is bit 29: HVC is UNDEFINED at EL1 when set. */
 const HCR_HCD = 1 << 29;
 
@@ -29,7 +31,8 @@ export const exceptionInsns: InsnDef[] = [
       const esr = (EC.HVC64 << 26) | ESR_IL | f.imm16;
       return (pe) => {
         if (pe.el === 0 || (pe.el === 1 && pe.getSrLo(HCR_EL2) & HCR_HCD)) pe.undefinedInstruction();
-        pe.syncException(2, esr, true);
+        // HVC ends its block, so the exception is entered without a throw (the common hypercall path).
+        pe.syncExceptionAtBlockEnd(2, esr, true);
       };
     },
     disasm: (f) => `hvc #${hex(f.imm16)}`,
@@ -50,7 +53,8 @@ export const exceptionInsns: InsnDef[] = [
     name: 'BRK', pattern: '11010100 001 imm16:16 000 00', cls: 'exception', flags: END,
     build: (f) => {
       const esr = (EC.BRK64 << 26) | ESR_IL | f.imm16;
-      return (pe) => pe.syncException(pe.el === 0 && pe.getSrLo(HCR_EL2) & HCR_TGE ? 2 : Math.max(pe.el, 1), esr, false);
+      // AArch64.SoftwareBreakpoint: routed to EL2 from EL0/EL1 when HCR_EL2.TGE (from EL0) or MDCR_EL2.TDE is set.
+      return (pe) => pe.syncException((pe.el === 0 && pe.getSrLo(HCR_EL2) & HCR_TGE) || (pe.el < 2 && pe.getSrLo(MDCR_EL2) & MDCR_TDE) ? 2 : Math.max(pe.el, 1), esr, false);
     },
     disasm: (f) => `brk #${hex(f.imm16)}`,
   },

@@ -12,6 +12,7 @@
  * they trap to EL1 with EC 0x18), and nothing else here; then HCR_EL2.TPC,
  * TPU, TSW, TDZ and TTLB trap to EL2.
  */
+import { FSC } from '../../arch/esr.js';
 import { InsnDef, InsnFlags, Op } from '../decoder.js';
 import type { PE } from '../pe.js';
 import { EC } from '../../arch/esr.js';
@@ -71,6 +72,9 @@ function dcZva(pe: PE, lo: number, hi: number): void {
   const size = 4 << (pe.sr[2 * DCZID_EL0] & 0xf);
   const base = (lo & ~(size - 1)) >>> 0;
   pe.dataIss = 0;
+  // DC ZVA to any type of Device memory takes an Alignment fault (FAR is the address given).
+  pe.translateData(base, hi, true);
+  if (pe.lastXlDevice) pe.dataAbort(lo, hi, FSC.ALIGNMENT, true, false);
   for (let k = 0; k < size; k += 8) pe.st64((base + k) >>> 0, hi, 0, 0);
 }
 

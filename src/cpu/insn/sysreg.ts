@@ -242,7 +242,8 @@ def('SCTLR_EL1', {
 });
 stored('ACTLR_EL1', { hcrRead: HCR_TACR, hcrWrite: HCR_TACR });
 const cpacrTrap = (pe: PE): boolean => (pe.sr[2 * CPTR_EL2] & CPTR_TCPAC) !== 0;
-stored('CPACR_EL1', { trapRead: cpacrTrap, trapWrite: cpacrTrap }, (3 << 20) | (1 << 28), 0);
+// CPACR_EL1.FPEN decides whether FP/SIMD traps: a write must recompute pe.fpEnabled (sysregChanged).
+stored('CPACR_EL1', { trapRead: cpacrTrap, trapWrite: cpacrTrap, endsBlock: true }, (3 << 20) | (1 << 28), 0, 0, true);
 for (const n of ['TTBR0_EL1', 'TTBR1_EL1', 'TCR_EL1', 'MAIR_EL1']) stored(n, { hcrRead: HCR_TRVM, hcrWrite: HCR_TVM, endsBlock: true }, -1, -1, 0, true);
 stored('ESR_EL1', { hcrRead: HCR_TRVM, hcrWrite: HCR_TVM }, -1, 0);
 stored('CONTEXTIDR_EL1', { hcrRead: HCR_TRVM, hcrWrite: HCR_TVM }, -1, 0);
@@ -254,6 +255,23 @@ stored('PAR_EL1');
 stored('TPIDR_EL1');
 stored('TPIDR_EL0', { el0Read: allowed, el0Write: allowed });
 stored('TPIDRRO_EL0', { el0Read: allowed });
+// FPCR and FPSR: accessible at EL0; subject to the FP/SIMD enable traps (EC 0x07) of CPACR_EL1.FPEN and
+// CPTR_EL2.TFP. FPCR keeps AHP, DN, FZ, RMode, FZ16 (trapped FP exceptions are not implemented, so the
+// trap enables are RES0); FPSR keeps the cumulative flags IOC..IXC, IDC and QC.
+const FPCR_MASK = 0x07c80000;
+const FPSR_MASK = 0x0800009f;
+def('FPCR', {
+  el0Read: allowed,
+  el0Write: allowed,
+  read: (pe, d) => { if (!pe.fpEnabled) pe.fpTrap(); pe.x[d] = pe.fpcr; pe.x[d + 1] = 0; },
+  write: (pe, lo) => { if (!pe.fpEnabled) pe.fpTrap(); pe.fpcr = lo & FPCR_MASK; },
+});
+def('FPSR', {
+  el0Read: allowed,
+  el0Write: allowed,
+  read: (pe, d) => { if (!pe.fpEnabled) pe.fpTrap(); pe.x[d] = pe.fpsr; pe.x[d + 1] = 0; },
+  write: (pe, lo) => { if (!pe.fpEnabled) pe.fpTrap(); pe.fpsr = lo & FPSR_MASK; },
+});
 stored('CNTKCTL_EL1', {}, 0x3ff, 0);
 
 // ISR_EL1: pending interrupts as the EL1 software sees them: the virtual ones when HCR_EL2.IMO/FMO/AMO route the physical ones to EL2.
