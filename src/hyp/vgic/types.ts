@@ -22,8 +22,19 @@ export interface VirtualGic {
   sync(vcpu: number, pe: PE): void;
   /** Whether vCPU `vcpu` has an interrupt it could take (WFI wake-up condition). */
   hasPending(vcpu: number): boolean;
-  /** The guest wrote ICC_SGI1R_EL1 (trapped to EL2): generate the SGIs. */
-  sendSgi(fromVcpu: number, value: bigint): void;
+  /**
+   * The guest wrote ICC_SGI1R_EL1 (trapped to EL2): generate the SGIs.
+   * `group` (added, optional): 1 for ICC_SGI1R_EL1/ICC_ASGI1R_EL1 (the default), 0 for ICC_SGI0R_EL1.
+   */
+  sendSgi(fromVcpu: number, value: bigint, group?: number): void;
+  /**
+   * (Added, optional.) Connects vCPU `vcpu`'s PE: its EL1 timer outputs drive PPIs 27/30 as hardware-mapped
+   * interrupts, and the vGIC drives pe.irqLine (the physical IRQ L0 receives: an asserted timer not yet injected,
+   * or the maintenance interrupt), pe.gicHwDeactivate and pe.onMaintenance. Call once when the vCPU is created.
+   */
+  attachVcpu?(vcpu: number, pe: PE): void;
+  /** (Added, optional.) Back to the reset state (a VM reboot): all interrupts disabled, inactive, not pending. */
+  reset?(): void;
   /** Called when an interrupt becomes pending for a vCPU that may be sleeping (the scheduler wakes it). */
   onKick: ((vcpu: number) => void) | null;
 }
