@@ -45,6 +45,17 @@ export const HCR_TGE = 1 << 27;
  * return address, and (farLo, farHi) the fault address when `hasFar`.
  */
 export function takeException(pe: PE, target: number, vector: number, esr: number, retLo: number, retHi: number, hasFar: boolean, farLo: number, farHi: number): never {
+  enterException(pe, target, vector, esr, retLo, retHi, hasFar, farLo, farHi);
+  throw ExceptionTaken;
+}
+
+/**
+ * The exception entry of takeException without the unwinding throw, for an
+ * instruction that is the last of its block (pe.syncExceptionAtBlockEnd):
+ * the run loop sees pe.exitReason after the block. A JavaScript throw costs
+ * about half a microsecond, which an HVC round trip cannot afford.
+ */
+export function enterException(pe: PE, target: number, vector: number, esr: number, retLo: number, retHi: number, hasFar: boolean, farLo: number, farHi: number): void {
   if (pe.onException !== null) pe.onException(pe, target, vector, esr, (BigInt(retHi >>> 0) << 32n) | BigInt(retLo >>> 0));
   const spsr = pe.getPstate();
   pe.exclPa = -1;
@@ -59,7 +70,7 @@ export function takeException(pe: PE, target: number, vector: number, esr: numbe
     pe.spsel = 1;
     pe.waiting = false;
     pe.exitReason = RunExit.El2;
-    throw ExceptionTaken;
+    return;
   }
   const from = pe.el;
   if (vector === VECTOR_SYNC) pe.setSr(ESR_EL1, esr, 0);
@@ -85,7 +96,6 @@ export function takeException(pe: PE, target: number, vector: number, esr: numbe
   pe.pcHi = vhi >>> 0;
   pe.waiting = false;
   pe.irqCheck = true;
-  throw ExceptionTaken;
 }
 
 /**

@@ -20,9 +20,10 @@ import { EC, FSC } from '../arch/esr.js';
 import { DAIF_D, DAIF_A, DAIF_I, DAIF_F, SPSR_PAN, SPSR_UAO, SPSR_SS, SPSR_IL, SPSR_M_AARCH32 } from './pstate.js';
 import { CpuFeatures, defaultFeatures } from './features.js';
 import { translate, Access } from './mmu/translate.js';
-import { takeException, checkInterrupts, ExceptionTaken } from './exceptions.js';
+import { takeException, enterException, checkInterrupts, ExceptionTaken } from './exceptions.js';
 import { insnTable } from './insn/table.js';
 import { GenericTimer } from './timer.js';
+import { GicCpuInterface } from './gic/cpuif.js';
 
 /** Register slot indices into `pe.x` (each slot is two int32s: [2n] = bits 31:0, [2n+1] = bits 63:32). */
 export const SLOT_ZR = 31; // reads as zero; never written
@@ -138,6 +139,8 @@ export class PE {
   readonly features: CpuFeatures;
   readonly decoder: Decoder;
   readonly timer: GenericTimer;
+  /** The GICv3 CPU interface, virtual part (ICH_*_EL2 state in `sr`, the ICV_* registers EL1 sees): gic/cpuif.ts. */
+  readonly gic: GicCpuInterface;
 
   // Memory
   readonly tlbs: Tlb[] = [new Tlb('EL0'), new Tlb('EL1'), new Tlb('EL1-PAN')];
@@ -179,6 +182,18 @@ export class PE {
   /** Virtual interrupt inputs from the GIC virtual CPU interface (HCR_EL2.VI/VF are read from the register). */
   virqLine = false;
   vfiqLine = false;
+  /**
+   * The GIC maintenance interrupt (PPI 25 for L0): ICH_HCR_EL2.En and a
+   * non-zero ICH_MISR_EL2. `onMaintenance` is called when it changes.
+   */
+  maintenanceIrq = false;
+  onMaintenance: ((level: boolean) => void) | null = null;
+  /**
+   * Called when the guest deactivates a virtual interrupt held in a list
+   * register with HW = 1: L0 deactivates the physical interrupt `pintid`
+   * (re-enables its source).
+   */
+  gicHwDeactivate: ((pintid: number) => void) | null = null;
   /** Vector type (VECTOR_SYNC/IRQ/FIQ/SERROR) of the last exception taken to EL2. */
   el2Vector = 0;
   /** True while the PE sits in WFI/WFE. */
@@ -195,6 +210,7 @@ export class PE {
     this.decoder = new Decoder(insnTable(), new Set(Object.entries(this.features).filter(([, v]) => v === true).map(([k]) => k)));
     this.tlb = this.tlbs[TlbIndex.EL1];
     this.timer = new GenericTimer(this);
+    this.gic = new GicCpuInterface(this);
     bus.attachCodeHolder(this);
     this.reset();
   }
@@ -214,6 +230,7 @@ export class PE {
     this.waiting = false;
     this.eventRegister = false;
     this.resetSysregs();
+    this.gic.reset();
     this.flushTlbs();
     this.updateTlbSelection();
   }
@@ -259,6 +276,7 @@ export class PE {
     if (id === SR_HCR_EL2) this.irqCheck = true;
     if (id === SR_CPACR_EL1 || id === SR_CPTR_EL2) this.updateFpEnabled();
     this.timer.sysregChanged(id);
+    this.gic.sysregChanged(id);
   }
 
   // ---- General registers (API edge) --------------------------------------
@@ -448,21 +466,21 @@ export class PE {
   ld16(lo: number, hi: number): number {
     const t = this.tlb;
     const i = (lo >>> 12) & 1023;
-    if (t.rTag[i] === ((lo >>> 12) | (hi << 20)) && t.rTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xffe) return t.view[i].getUint16(t.off[i] + (lo & 0xfff), true);
+    if (t.rTag[i] === ((lo >>> 12) | (hi << 20)) && t.rTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xffe && (lo & 1 & t.dev[i]) === 0) return t.view[i].getUint16(t.off[i] + (lo & 0xfff), true);
     return this.ldSlow(lo, hi, 2);
   }
   /** Returns the 32-bit value as a signed int32. */
   ld32(lo: number, hi: number): number {
     const t = this.tlb;
     const i = (lo >>> 12) & 1023;
-    if (t.rTag[i] === ((lo >>> 12) | (hi << 20)) && t.rTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xffc) return t.view[i].getInt32(t.off[i] + (lo & 0xfff), true);
+    if (t.rTag[i] === ((lo >>> 12) | (hi << 20)) && t.rTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xffc && (lo & 3 & t.dev[i]) === 0) return t.view[i].getInt32(t.off[i] + (lo & 0xfff), true);
     return this.ldSlow(lo, hi, 4);
   }
   /** Returns bits 31:0 (int32); bits 63:32 are left in `ldHi`. */
   ld64(lo: number, hi: number): number {
     const t = this.tlb;
     const i = (lo >>> 12) & 1023;
-    if (t.rTag[i] === ((lo >>> 12) | (hi << 20)) && t.rTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xff8) {
+    if (t.rTag[i] === ((lo >>> 12) | (hi << 20)) && t.rTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xff8 && (lo & 7 & t.dev[i]) === 0) {
       const v = t.view[i];
       const o = t.off[i] + (lo & 0xfff);
       this.ldHi = v.getInt32(o + 4, true);
@@ -483,7 +501,7 @@ export class PE {
   st16(lo: number, hi: number, val: number): void {
     const t = this.tlb;
     const i = (lo >>> 12) & 1023;
-    if (t.wTag[i] === ((lo >>> 12) | (hi << 20)) && t.wTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xffe) {
+    if (t.wTag[i] === ((lo >>> 12) | (hi << 20)) && t.wTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xffe && (lo & 1 & t.dev[i]) === 0) {
       t.view[i].setUint16(t.off[i] + (lo & 0xfff), val, true);
       this.touchExclusive(t.pa[i]);
       return;
@@ -493,7 +511,7 @@ export class PE {
   st32(lo: number, hi: number, val: number): void {
     const t = this.tlb;
     const i = (lo >>> 12) & 1023;
-    if (t.wTag[i] === ((lo >>> 12) | (hi << 20)) && t.wTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xffc) {
+    if (t.wTag[i] === ((lo >>> 12) | (hi << 20)) && t.wTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xffc && (lo & 3 & t.dev[i]) === 0) {
       t.view[i].setInt32(t.off[i] + (lo & 0xfff), val, true);
       this.touchExclusive(t.pa[i]);
       return;
@@ -503,7 +521,7 @@ export class PE {
   st64(lo: number, hi: number, vlo: number, vhi: number): void {
     const t = this.tlb;
     const i = (lo >>> 12) & 1023;
-    if (t.wTag[i] === ((lo >>> 12) | (hi << 20)) && t.wTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xff8) {
+    if (t.wTag[i] === ((lo >>> 12) | (hi << 20)) && t.wTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xff8 && (lo & 7 & t.dev[i]) === 0) {
       const v = t.view[i];
       const o = t.off[i] + (lo & 0xfff);
       v.setInt32(o, vlo, true);
@@ -531,8 +549,13 @@ export class PE {
 
   /** Slow path: translation, page crossing, MMIO, TLB fill. */
   ldSlow(lo: number, hi: number, size: number): number {
-    if ((lo & 0xfff) + size > 0x1000 || (size > 1 && this.alignmentChecked() && (lo & (size - 1)) !== 0)) {
-      this.checkAlignment(lo, hi, size, false);
+    const unaligned = size > 1 && (lo & (size - 1)) !== 0;
+    // SCTLR_ELx.A: AArch64.CheckAlignment, before translation.
+    if (unaligned && this.alignmentChecked()) this.dataAbort(lo, hi, FSC.ALIGNMENT, false, false);
+    const pa = translate(this, lo, hi, Access.Read);
+    // Any unaligned access to Device memory (including all data accesses with stage 1 off) takes an Alignment fault.
+    if (unaligned && this.lastXlDevice) this.dataAbort(lo, hi, FSC.ALIGNMENT, false, false);
+    if ((lo & 0xfff) + size > 0x1000) {
       // Crosses a page: byte by byte, little-endian.
       let vlo = 0, vhi = 0;
       for (let k = 0; k < size; k++) {
@@ -545,7 +568,6 @@ export class PE {
       this.ldHi = vhi;
       return size === 4 ? vlo | 0 : size === 8 ? vlo | 0 : vlo >>> 0;
     }
-    const pa = translate(this, lo, hi, Access.Read);
     const r = this.bus.findRam(pa);
     if (r !== null) {
       const o = pa - r.base;
@@ -570,15 +592,17 @@ export class PE {
   }
 
   stSlow(lo: number, hi: number, size: number, vlo: number, vhi: number): void {
-    if ((lo & 0xfff) + size > 0x1000 || (size > 1 && this.alignmentChecked() && (lo & (size - 1)) !== 0)) {
-      this.checkAlignment(lo, hi, size, true);
+    const unaligned = size > 1 && (lo & (size - 1)) !== 0;
+    if (unaligned && this.alignmentChecked()) this.dataAbort(lo, hi, FSC.ALIGNMENT, true, false);
+    const pa = translate(this, lo, hi, Access.Write);
+    if (unaligned && this.lastXlDevice) this.dataAbort(lo, hi, FSC.ALIGNMENT, true, false);
+    if ((lo & 0xfff) + size > 0x1000) {
       // Check both pages before writing anything, so that a fault on the second leaves memory untouched.
       const endLo = (lo + size - 1) >>> 0;
       const endHi = (hi + (lo + size - 1 > 0xffffffff ? 1 : 0)) >>> 0;
-      const pa0 = translate(this, lo, hi, Access.Write);
       const pa1 = translate(this, endLo, endHi, Access.Write);
       // Addresses with neither RAM nor a device abort before any byte is written.
-      if (this.bus.findRam(pa0) === null && this.bus.findDevice(pa0) === null) this.externalAbort(lo, hi, true, size);
+      if (this.bus.findRam(pa) === null && this.bus.findDevice(pa) === null) this.externalAbort(lo, hi, true, size);
       if (this.bus.findRam(pa1) === null && this.bus.findDevice(pa1) === null) {
         const second = (endLo & ~0xfff) >>> 0;
         this.externalAbort(second, endHi, true, size);
@@ -591,7 +615,6 @@ export class PE {
       }
       return;
     }
-    const pa = translate(this, lo, hi, Access.Write);
     const r = this.bus.findRam(pa);
     if (r !== null && !r.readonly) {
       const o = pa - r.base;
@@ -624,22 +647,19 @@ export class PE {
   lastXlAsid = -1;
   /** Log2 of the size of the last translation's block or page. Set by the MMU. */
   lastXlSizeLog2 = 12;
+  /** Whether the last translation gave Device memory (unaligned accesses to it fault). Set by the MMU. */
+  lastXlDevice = false;
 
   private fillTlb(lo: number, hi: number, pa: number, r: RamRegion, perms: number): void {
     const page = pa - (pa % 4096);
     if (page + 4096 > r.base + r.size) return;
     if (this.bus.codePages.has(page)) perms &= ~2;
-    this.tlb.fill(lo, hi, perms, r.view, r.bytes, page - r.base, page, this.lastXlAsid, this.lastXlSizeLog2);
+    this.tlb.fill(lo, hi, perms, r.view, r.bytes, page - r.base, page, this.lastXlAsid, this.lastXlSizeLog2, this.lastXlDevice);
   }
 
   /** SCTLR_ELx.A for the current EL (EL0 and EL1 use SCTLR_EL1). */
   alignmentChecked(): boolean {
     return (this.sr[2 * SR_SCTLR_EL1] & 2) !== 0;
-  }
-
-  /** Raises an alignment fault if alignment checking is on and the access is unaligned. */
-  checkAlignment(lo: number, hi: number, size: number, write: boolean): void {
-    if (size > 1 && (lo & (size - 1)) !== 0 && this.alignmentChecked()) this.dataAbort(lo, hi, FSC.ALIGNMENT, write, false);
   }
 
   /** Raises the alignment fault that exclusives, atomics and acquire/release need for unaligned addresses. */
@@ -686,6 +706,20 @@ export class PE {
     const rlo = retNext ? (plo + 4) >>> 0 : plo;
     const rhi = retNext && plo + 4 > 0xffffffff ? (phi + 1) >>> 0 : phi;
     takeException(this, target, 0, esr, rlo, rhi, false, 0, 0);
+  }
+
+  /**
+   * syncException for an instruction that ends its block (HVC): the
+   * exception is entered without unwinding (no throw); the run loop checks
+   * exitReason after the block. The block's instructions are counted by the
+   * loop, minus this one, as with a throw: an exception retires nothing.
+   */
+  syncExceptionAtBlockEnd(target: number, esr: number, retNext: boolean): void {
+    const [plo, phi] = this.insnAddr();
+    const rlo = retNext ? (plo + 4) >>> 0 : plo;
+    const rhi = retNext && plo + 4 > 0xffffffff ? (phi + 1) >>> 0 : phi;
+    enterException(this, target, 0, esr, rlo, rhi, false, 0, 0);
+    this.icount--;
   }
 
   // ---- Decoded blocks ----------------------------------------------------
@@ -754,7 +788,8 @@ export class PE {
       pa = translate(this, lo, hi, Access.Exec);
       const r = this.bus.findRam(pa);
       if (r === null) this.instructionAbort(lo, hi, FSC.SYNC_EXTERNAL);
-      if (this.lastXlPerms & 4) this.fillTlb(lo, hi, pa, r, this.lastXlPerms);
+      // Fill for execution only: an instruction fetch's memory type (Normal even with stage 1 off) is not the data accesses' one.
+      if (this.lastXlPerms & 4) this.fillTlb(lo, hi, pa, r, 4);
     }
     const b = this.blocks.get(pa);
     if (b !== undefined) return b;
@@ -891,6 +926,8 @@ export class PE {
         }
       }
       this.icount += n;
+      // An exception taken to EL2 by the block's last instruction without a throw (syncExceptionAtBlockEnd).
+      if (this.exitReason !== RunExit.Budget) return;
       if (this.timer.deadline <= this.icount) this.irqCheck = true;
     }
     this.exitReason = RunExit.Budget;

@@ -27,6 +27,12 @@ export class Tlb {
   readonly pa = new Float64Array(TLB_SIZE);
   /** ASID of a non-global entry, -1 for global. */
   readonly asid = new Int32Array(TLB_SIZE);
+  /**
+   * -1 for Device memory, 0 for Normal: the fast paths test
+   * `(va & (size - 1) & dev) === 0`, so unaligned accesses to Device memory
+   * take the slow path, which raises the Alignment fault.
+   */
+  readonly dev = new Int32Array(TLB_SIZE);
   /** Log2 of the size of the translation that produced the entry (for TLBI by VA of blocks). */
   readonly level = new Int8Array(TLB_SIZE);
   private static readonly EMPTY_VIEW = new DataView(new ArrayBuffer(8));
@@ -71,10 +77,17 @@ export class Tlb {
   }
 
   /** Enters a page. `perms` bit 0 read, 1 write, 2 execute. */
-  fill(lo: number, hi: number, perms: number, view: DataView, bytes: Uint8Array, off: number, pa: number, asid: number, sizeLog2: number): void {
+  fill(lo: number, hi: number, perms: number, view: DataView, bytes: Uint8Array, off: number, pa: number, asid: number, sizeLog2: number, device: boolean): void {
     const i = (lo >>> 12) & TLB_MASK;
     const tag = (lo >>> 12) | (hi << 20);
     const tagHi = hi >>> 12;
+    if (perms === 4 && ((this.rTag[i] === tag && this.rTagHi[i] === tagHi) || (this.wTag[i] === tag && this.wTagHi[i] === tagHi))) {
+      // An instruction fetch of a page whose data entry is present: keep the
+      // data side (its memory type is the data accesses' one) and add execute.
+      this.xTag[i] = tag;
+      this.xTagHi[i] = tagHi;
+      return;
+    }
     // An entry shares one view/offset for all three kinds; evict kinds whose tag differs.
     if (this.rTag[i] !== tag || this.rTagHi[i] !== tagHi) this.rTagHi[i] = -1;
     if (this.wTag[i] !== tag || this.wTagHi[i] !== tagHi) this.wTagHi[i] = -1;
@@ -85,6 +98,7 @@ export class Tlb {
     this.pa[i] = pa;
     this.asid[i] = asid;
     this.level[i] = sizeLog2;
+    this.dev[i] = device ? -1 : 0;
     if (perms & 1) { this.rTag[i] = tag; this.rTagHi[i] = tagHi; }
     if (perms & 2) { this.wTag[i] = tag; this.wTagHi[i] = tagHi; }
     if (perms & 4) { this.xTag[i] = tag; this.xTagHi[i] = tagHi; }

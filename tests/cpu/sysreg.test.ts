@@ -11,6 +11,7 @@ import { PE, RunExit } from '../../src/cpu/pe.js';
 import { Decoder } from '../../src/cpu/decoder.js';
 import { insnTable } from '../../src/cpu/insn/table.js';
 import { SYSREG_BY_NAME } from '../../src/arch/sysregs.js';
+import { normalRamMmu } from '../helpers/mmu.js';
 
 const BASE = 0x4000_0000;
 const VBAR = 0x4001_0000;
@@ -228,7 +229,7 @@ test('WFI at EL0 traps to EL1 unless SCTLR_EL1.nTWI', () => {
 // ---- EL0 rules ---------------------------------------------------------------------
 
 test('EL0: EL1 registers are UNDEFINED, before any EL2 trap', () => {
-  for (const insn of [mrs(1, 'SCTLR_EL1'), msr('TTBR0_EL1', 1), mrs(1, 'ID_AA64PFR0_EL1'), mrs(1, 'CurrentEL'), mrs(1, 'SPSel'), mrs(1, 'CNTKCTL_EL1'), mrs(1, 'MIDR_EL1'), msr('TPIDRRO_EL0', 1), mrs(1, 'FPCR'), mrs(1, 'PMCR_EL0'), mrs(1, 'S3_4_C1_C1_0'), sys(0, 8, 7, 0, 31), sys(0, 7, 8, 0, 1), ERET]) {
+  for (const insn of [mrs(1, 'SCTLR_EL1'), msr('TTBR0_EL1', 1), mrs(1, 'ID_AA64PFR0_EL1'), mrs(1, 'CurrentEL'), mrs(1, 'SPSel'), mrs(1, 'CNTKCTL_EL1'), mrs(1, 'MIDR_EL1'), msr('TPIDRRO_EL0', 1), mrs(1, 'PMCR_EL0'), mrs(1, 'S3_4_C1_C1_0'), sys(0, 8, 7, 0, 31), sys(0, 7, 8, 0, 1), ERET]) {
     const m = machine([insn]);
     m.pe.writeSysreg('HCR_EL2', HCR.TVM | HCR.TRVM | HCR.TID3);
     toEl0(m.pe);
@@ -399,6 +400,8 @@ test('PC alignment fault on a branch to an unaligned address in the same page', 
 
 test('DC ZVA zeros the aligned 64-byte block', () => {
   const m = machine([sys(3, 7, 4, 1, 0), NOP]);
+  // Normal memory: with the MMU off DC ZVA (a Device-nGnRnE access) takes an Alignment fault (tests/cpu/device-align.test.ts).
+  normalRamMmu(m.pe, m.bus.findRam(BASE)!);
   m.bus.writeBytes(BASE + 0x2000, new Uint8Array(256).fill(0xaa));
   m.pe.setX(0, BigInt(BASE + 0x2000 + 64 + 13));
   m.pe.run(1);

@@ -4,12 +4,20 @@
  * in the harness's terms (final registers, or the signal Linux would deliver).
  *
  * Setup: RAM at the same code and data addresses as the harness (protocol.ts);
- * the trampoline page is a copy of the harness's (so literal loads and stray
- * branches see the same bytes), except that the epilogue's first word is
- * `svc #0`. The block runs at EL0t with the MMU off (flat mapping) and
- * SCTLR_EL1 configured like Linux's for user space (SA0 set, A clear). Every
+ * the trampoline page is an exact copy of the harness's (so literal loads see
+ * the same bytes). The block runs at EL0t with stage 1 on and SCTLR_EL1
+ * configured like Linux's for user space (SA0 set, A clear). The identity map
+ * (tests/helpers/mmu.ts, tables in their own RAM below the vectors) makes the
+ * first GiB (the block, the trampoline, the data area) Normal memory that EL0
+ * can read and write, as a Linux process's memory is: with the MMU off every
+ * data access would be Device-nGnRnE, where any unaligned access takes an
+ * Alignment fault. EL0 can execute all of it except the trampoline page
+ * (UXN): the block's final branch to the epilogue then takes an instruction
+ * abort there, which marks the normal end. The vector page is EL1-only
+ * (AP = 00, UXN) and everything else is unmapped (Translation faults, which
+ * become the same signals as the external aborts of unbacked addresses). Every
  * EL1 vector (VBAR_EL1 = VEC_BASE) is `hvc #k`, so any exception from EL0 —
- * the SVC that marks the normal end, or a fault — enters EL1, whose vector
+ * the fetch of the epilogue that marks the normal end, or a fault — enters EL1, whose vector
  * executes HVC, and pe.run() returns RunExit.El2 (EL0 cannot execute HVC
  * itself: it is UNDEFINED there). ESR_EL1, FAR_EL1, ELR_EL1 and SPSR_EL1 then
  * tell what happened; X0..X30 are untouched by the exception entry, SP_EL0 is
@@ -33,6 +41,7 @@ import { PE, RunExit } from '../../src/cpu/pe.js';
 import { sr } from '../../src/arch/sysregs.js';
 import { EC, ecName } from '../../src/arch/esr.js';
 import { CODE_BASE, Case, DATA_BASE, DATA_SIZE, NREGS, Outcome, SP, TRAMP_BASE, TRAMP_EPILOGUE, Word64, codeWords } from './protocol.js';
+import { enableIdentityMmu } from '../helpers/mmu.js';
 
 /**
  * Where the PE's EL1 vector table lives: the last page below 2^48, where the
@@ -40,13 +49,18 @@ import { CODE_BASE, Case, DATA_BASE, DATA_SIZE, NREGS, Outcome, SP, TRAMP_BASE, 
  * host ends guest memory at 2^47), so no generated access reaches it.
  */
 export const VEC_BASE = 0xfffffffff000;
+/** The PE's stage-1 translation tables (PE only, like the vectors; not mapped). */
+export const PT_BASE = 0xffffffff0000;
+export const PT_SIZE = 0x8000;
+/** The first GiB, EL0 read/write Normal memory: CODE_BASE, TRAMP_BASE and DATA_BASE lie in it. */
+const EL0_SPACE = 0x40000000;
+const EPILOGUE = BigInt(TRAMP_BASE + TRAMP_EPILOGUE);
 /** Instructions a case may retire before it counts as looping. */
 export const BUDGET = 4096;
 
-const SVC0 = 0xd4000001;
 const hvc = (imm: number): number => (0xd4000002 | (imm << 5)) >>> 0;
 
-// SCTLR_EL1 as Linux sets it for user space, MMU off: SA0 (4), SA (3), DZE (14), UCT (15), nTWI (16), nTWE (18), UCI (26).
+// SCTLR_EL1 as Linux sets it for user space: SA0 (4), SA (3), DZE (14), UCT (15), nTWI (16), nTWE (18), UCI (26); M is set by enableIdentityMmu.
 const SCTLR_LINUX_BITS = (1 << 4) | (1 << 3) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 18) | (1 << 26);
 
 const ESR_EL1 = sr('ESR_EL1');
@@ -80,14 +94,21 @@ export class NvSide {
     const vec = this.bus.addRam(VEC_BASE, 0x1000);
     this.data32 = new Uint32Array(this.data.bytes.buffer, this.data.bytes.byteOffset, DATA_SIZE / 4);
     for (let off = 0; off < 0x800; off += 4) vec.view.setUint32(off, hvc(off >> 7), true);
-    const t = new Uint8Array(tramp);
-    new DataView(t.buffer).setUint32(TRAMP_EPILOGUE, SVC0, true);
-    this.bus.writeBytes(TRAMP_BASE, t);
+    this.bus.writeBytes(TRAMP_BASE, tramp);
     this.pe = new PE(this.bus);
     this.pe.writeSysreg('VBAR_EL1', BigInt(VEC_BASE));
     this.pe.writeSysreg('SCTLR_EL1', this.pe.readSysreg('SCTLR_EL1') | BigInt(SCTLR_LINUX_BITS));
     // Top-byte ignore for user addresses (TCR_EL1.TBI0), as Linux and QEMU's linux-user set it; TBI1 and TBID0 clear.
     this.pe.writeSysreg('TCR_EL1', this.pe.readSysreg('TCR_EL1') | (1n << 37n));
+    // Stage 1 on (TCR_EL1.TBI0 and the SCTLR_EL1 bits above are kept).
+    if (TRAMP_BASE + 0x1000 > EL0_SPACE || DATA_BASE + DATA_SIZE > EL0_SPACE) throw new Error('the address map outgrew the EL0 identity map');
+    const pt = this.bus.addRam(PT_BASE, PT_SIZE);
+    enableIdentityMmu(this.pe, { ram: pt, base: PT_BASE, size: PT_SIZE }, [
+      { va: 0, size: TRAMP_BASE, el0: true },
+      { va: TRAMP_BASE, size: 0x1000, el0: true, uxn: true }, // reaching the epilogue is an instruction abort
+      { va: TRAMP_BASE + 0x1000, size: EL0_SPACE - TRAMP_BASE - 0x1000, el0: true },
+      { va: VEC_BASE, size: 0x1000, uxn: true },
+    ]);
   }
 
   /** Sets the data area's initial image for the following cases. */
@@ -150,10 +171,6 @@ export class NvSide {
     const far = u64(pe.getSrLo(FAR_EL1), pe.getSrHi(FAR_EL1));
     const fsc = esr & 0x3f;
     switch (ec) {
-      case EC.SVC64:
-        if (elr === BigInt(TRAMP_BASE + TRAMP_EPILOGUE + 4)) return out;
-        out.other = `SVC at 0x${(elr - 4n).toString(16)} (not the epilogue)`;
-        return out;
       case EC.UNKNOWN:
         return fault(out, SIGILL, 2, elr, elr);
       case EC.DABT_LOWER: {
@@ -164,6 +181,8 @@ export class NvSide {
         return fault(out, SIGSEGV, 1, addr, elr);
       }
       case EC.IABT_LOWER:
+        // The fetch of the epilogue (Permission fault: the trampoline page is UXN) is the normal end.
+        if (elr === EPILOGUE && far === EPILOGUE && (fsc & 0x3c) === 0x0c) return out;
         return fault(out, SIGSEGV, (fsc & 0x3c) === 0x0c ? 2 : 1, far, elr);
       case EC.PC_ALIGN:
         return fault(out, SIGBUS, 1, far, elr);

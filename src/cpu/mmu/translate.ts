@@ -16,11 +16,12 @@ import { TlbIndex } from '../pe.js';
 import { EC, ESR_IL } from '../../arch/esr.js';
 import { sr } from '../../arch/sysregs.js';
 import { takeException } from '../exceptions.js';
-import { Access, XlResult, walk } from './walk.js';
+import { Access, XlResult, walk, combineS2Attr } from './walk.js';
 
 export { Access, XlResult } from './walk.js';
 
 const SR_HPFAR_EL2 = sr('HPFAR_EL2');
+const SR_HCR_EL2 = sr('HCR_EL2');
 const TWO32 = 4294967296;
 
 const result = new XlResult();
@@ -58,6 +59,9 @@ export function translate(pe: PE, lo: number, hi: number, acc: Access): number {
   pe.lastXlPerms = r.perms;
   pe.lastXlAsid = r.asid;
   pe.lastXlSizeLog2 = r.sizeLog2;
+  const hcr = pe.sr[2 * SR_HCR_EL2];
+  const attr = hcr & 1 && !(hcr & (1 << 27)) ? combineS2Attr(r.attr, r.memattr2) : r.attr;
+  pe.lastXlDevice = (attr & 0xf0) === 0;
   if (r.sizeLog2 > 12) tlbShape(pe).large = true;
   const top = (hi | 0) >> 23;
   if (top !== 0 && top !== -1) tlbShape(pe).tagged = true;

@@ -4,9 +4,12 @@
  * unprivileged accesses, the exclusive monitor, acquire/release, FEAT_LSE
  * atomics, alignment faults, the data-abort syndrome bits, and disassembly.
  *
- * Programs run at EL1 with the MMU off from RAM at 0x40000000 and end with
- * HVC #0, which ends pe.run() with RunExit.El2. Synchronous exceptions taken
- * to EL1 land on an HVC #1 at VBAR_EL1 + 0x200.
+ * Programs run at EL1 from RAM at 0x40000000 and end with HVC #0, which ends
+ * pe.run() with RunExit.El2. Synchronous exceptions taken to EL1 land on an
+ * HVC #1 at VBAR_EL1 + 0x200. The MMU is off (data accesses Device-nGnRnE)
+ * unless a test calls `normalMemory`, which maps the RAM as Normal memory:
+ * tests of unaligned accesses need that, since any unaligned access to Device
+ * memory takes an Alignment fault (tests/cpu/device-align.test.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +17,7 @@ import { PhysicalBus } from '../../../src/cpu/bus.js';
 import { Decoder, encode, Fields } from '../../../src/cpu/decoder.js';
 import { PE, RunExit, TlbIndex } from '../../../src/cpu/pe.js';
 import { insnTable } from '../../../src/cpu/insn/table.js';
+import { normalRamMmu } from '../../helpers/mmu.js';
 
 const CODE = 0x40000000;
 const VBAR = 0x40010000;
@@ -48,6 +52,11 @@ function machine(features: Record<string, boolean> = {}): Machine {
   bus.writeBytes(VBAR + 0x200, vec);
   pe.writeSysreg('VBAR_EL1', BigInt(VBAR));
   return { bus, pe };
+}
+
+/** Stage 1 on: the RAM (code, vectors, data) identity-mapped as Normal memory, EL1 only; tables in its last 16 KiB. */
+function normalMemory(m: Machine): void {
+  normalRamMmu(m.pe, m.bus.findRam(CODE)!);
 }
 
 function load(m: Machine, words: number[], at = CODE): void {
@@ -173,6 +182,7 @@ test('PRFM forms are no-ops, also on unmapped addresses', () => {
 
 test('LDUR/STUR with negative offsets and sign extension', () => {
   const m = machine();
+  normalMemory(m); // ldursh is unaligned
   putBytes(m, DATA, PATTERN);
   m.pe.setX(1, BigInt(DATA + 16));
   run(m, [
@@ -365,6 +375,7 @@ test('pair: Rt == Rt2 keeps Rt, writeback wins over a loaded base, unallocated f
 
 test('unaligned and page-crossing normal accesses', () => {
   const m = machine();
+  normalMemory(m);
   const page = DATA + 0x1000;
   putBytes(m, page - 8, PATTERN);
   m.pe.setX(1, BigInt(page));
@@ -386,6 +397,7 @@ test('unaligned and page-crossing normal accesses', () => {
 
 test('unaligned access with SCTLR_EL1.A=1 raises an alignment fault', () => {
   const m = machine();
+  normalMemory(m); // Normal memory: only SCTLR_EL1.A makes this access fault
   m.pe.writeSysreg('SCTLR_EL1', m.pe.readSysreg('SCTLR_EL1') | 2n);
   m.pe.setX(1, BigInt(DATA + 2));
   const esr = runFault(m, [enc('LDST_uimm', { size: 2, opc: 1, imm12: 0, Rn: 1, Rt: 2 })]);
@@ -532,6 +544,7 @@ function checkAlignmentFault(m: Machine, words: number[], far: number, write: bo
 
 test('exclusives and acquire/release need natural alignment', () => {
   const m = machine();
+  normalMemory(m); // Normal memory: the alignment requirement is the instructions' own
   m.pe.setX(1, BigInt(DATA + 4));
   m.pe.setX(2, BigInt(DATA + 2));
   m.pe.setX(3, 0x99n);
@@ -725,6 +738,7 @@ test('ST<op> aliases (Rt = XZR), SP base, Rs == Rt', () => {
 
 test('atomics need alignment; they are unallocated without FEAT_LSE', () => {
   const m = machine();
+  normalMemory(m); // Normal memory: the alignment requirement is the instructions' own
   m.pe.setX(1, BigInt(DATA + 2));
   put64(m, DATA, 7n);
   checkAlignmentFault(m, [enc('LDADD', { size: 2, A: 0, R: 0, Rs: 2, Rn: 1, Rt: 3 })], DATA + 2, true);

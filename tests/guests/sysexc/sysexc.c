@@ -3,9 +3,13 @@
    external abort, ERET to EL0, and the EL0 access rules of system registers
    and instructions (UNDEFINED, or trapped to EL1 with EC 0x18 or 0x01).
    Prints what the handler saw; addresses are printed relative to the
-   faulting instruction so that the output is the same on every machine. */
+   faulting instruction so that the output is the same on every machine.
+   DC ZVA at EL0 runs with the identity MMU (mmu.h) on, on Normal memory;
+   with the MMU off it is an access to Device-nGnRnE memory, which takes an
+   Alignment fault. */
 #include "guest.h"
 #include "el0.h"
+#include "mmu.h"
 #include "systest.h"
 
 static volatile uint64_t last_esr, last_elr, last_far, last_spsr, last_kind;
@@ -214,22 +218,34 @@ static uint64_t el0_zva(void)
     __asm__ volatile("dc zva, %0" :: "r"(el0_buf) : "memory");
     return el0_buf[0];
 }
+/* DC ZVA of the first block of the identity map's EL0 window (Normal memory; the guest's own data is EL1-only there). */
+#define EL0_WINDOW ((volatile uint64_t *)MMU_EL0_BASE)
+static uint64_t el0_zva_window(void)
+{
+    __asm__ volatile("dc zva, %0" :: "r"(EL0_WINDOW) : "memory");
+    return EL0_WINDOW[0];
+}
 static uint64_t el0_cvac(void)
 {
     __asm__ volatile("dc cvac, %0" :: "r"(el0_buf) : "memory");
     return 0;
 }
 
-static void el0_run(const char *what, uint64_t (*fn)(void))
+static void el0_run_sp(const char *what, uint64_t (*fn)(void), uint64_t sp)
 {
     reset_record();
-    uint64_t r = run_el0(fn, EL0_SP);
+    uint64_t r = run_el0(fn, sp);
     if (!taken) {
         printf_uart("%s: no exception, returned 0x%lx\n", what, r);
         return;
     }
     printf_uart("%s: EC=0x%lx IL=%lu ISS=0x%lx from=kind%lu\n", what, EC(last_esr), IL(last_esr), ISS(last_esr), last_kind);
     reset_record();
+}
+
+static void el0_run(const char *what, uint64_t (*fn)(void))
+{
+    el0_run_sp(what, fn, EL0_SP);
 }
 
 static void el0_tests(void)
@@ -279,9 +295,13 @@ static void el0_tests(void)
     write_sysreg(cntkctl_el1, (1 << 0) | (1 << 1) | (1 << 8));
     isb();
     for (int i = 0; i < 64; i++)
-        el0_buf[i] = ~0UL;
+        el0_buf[i] = EL0_WINDOW[i] = ~0UL;
     el0_run("EL0 mrs daif (UMA=1)", el0_mrs_daif);
-    el0_run("EL0 dc zva (DZE=1)", el0_zva);
+    mmu_identity_on();
+    el0_run_sp("EL0 dc zva (DZE=1)", el0_zva_window, MMU_EL0_BASE + MMU_EL0_SIZE);
+    mmu_off();
+    /* With the MMU off the data access is Device-nGnRnE: an Alignment fault (the handler skips the DC ZVA). */
+    el0_run("EL0 dc zva (DZE=1, MMU off)", el0_zva);
     el0_run("EL0 dc cvac (UCI=1)", el0_cvac);
     uint64_t ctr_el0 = read_sysreg(ctr_el0);
     reset_record();

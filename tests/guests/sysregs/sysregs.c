@@ -2,13 +2,26 @@
    PAN, UAO, NZCV, CurrentEL) and MSR (immediate), ID register facts that
    hold on any ARMv8.2 PE with these features, the RAZ ID space, DC ZVA,
    cache maintenance by VA, and self-modifying code made visible with
-   DC CVAU / IC IVAU. Prints only values the architecture fixes. */
+   DC CVAU / IC IVAU. Prints only values the architecture fixes. DC ZVA runs
+   with the identity MMU (mmu.h) on, on Normal memory; with the MMU off it is
+   an access to Device-nGnRnE memory and takes an Alignment fault. */
 #include "guest.h"
+#include "mmu.h"
 #include "systest.h"
+
+/* Set around an instruction that is expected to take a data abort at EL1: the handler records it and skips the instruction. */
+static volatile int expect_dabt, dabt_taken;
+static volatile uint64_t dabt_esr, dabt_far;
 
 void guest_exception(uint64_t kind, uint64_t esr, uint64_t elr, uint64_t far, uint64_t *frame)
 {
-    (void)frame;
+    if (expect_dabt && kind == 4 && EC(esr) == 0x25) {
+        dabt_taken++;
+        dabt_esr = esr;
+        dabt_far = far;
+        frame[31] = elr + 4;
+        return;
+    }
     printf_uart("unexpected exception kind=%lu EC=0x%lx ISS=0x%lx ELR=%lx FAR=%lx\n", kind, EC(esr), ISS(esr), elr, far);
     guest_poweroff();
 }
@@ -164,6 +177,7 @@ static void dc_zva(void)
     unsigned bs = 4u << (read_sysreg(dczid_el0) & 0xf);
     for (unsigned i = 0; i < sizeof zbuf; i++)
         zbuf[i] = 0xa5;
+    mmu_identity_on(); /* zbuf is Normal memory */
     __asm__ volatile("dc zva, %0" :: "r"(&zbuf[bs + 13]) : "memory");
     unsigned zeros = 0, first = ~0u, last = 0;
     for (unsigned i = 0; i < sizeof zbuf; i++) {
@@ -174,7 +188,24 @@ static void dc_zva(void)
             last = i;
         }
     }
+    mmu_off();
     printf_uart("zeroed exactly the aligned block holding the address: %s\n", yes(zeros == bs && first == bs && last == 2 * bs - 1));
+    /* With the MMU off, data accesses are Device-nGnRnE: DC ZVA takes an Alignment fault (FAR: any address in the block). */
+    for (unsigned i = 0; i < sizeof zbuf; i++)
+        zbuf[i] = 0xa5;
+    uint64_t za = (uint64_t)&zbuf[bs + 13];
+    dabt_taken = 0;
+    expect_dabt = 1;
+    __asm__ volatile("dc zva, %0" :: "r"(za) : "memory");
+    expect_dabt = 0;
+    unsigned kept = 1;
+    for (unsigned i = 0; i < sizeof zbuf; i++)
+        kept &= zbuf[i] == 0xa5;
+    if (dabt_taken)
+        printf_uart("dc zva with the MMU off (Device-nGnRnE): EC=0x%lx ISS=0x%lx FAR %s, block %s\n", EC(dabt_esr), ISS(dabt_esr),
+                    (dabt_far & ~(uint64_t)(bs - 1)) == (za & ~(uint64_t)(bs - 1)) ? "ok" : "wrong", kept ? "kept" : "changed");
+    else
+        printf_uart("dc zva with the MMU off (Device-nGnRnE): no exception, block %s\n", kept ? "kept" : "changed");
     /* Cache maintenance by VA is accepted at EL1 with the MMU off and changes nothing. */
     __asm__ volatile("dc civac, %0\ndc cvac, %0\ndc cvau, %0\ndc ivac, %0\ndsb sy" :: "r"(&zbuf[5]) : "memory");
     __asm__ volatile("dc isw, %0\ndc csw, %0\ndc cisw, %0\ndsb sy" :: "r"(0UL) : "memory");
