@@ -1,9 +1,10 @@
 /**
- * nestvisor's benchmark: runs the CPU-bound integer guests of tests/guests/bench-*
+ * nestvisor's benchmark: runs the CPU-bound guests of tests/guests/bench-* (integer ones and FP/SIMD ones)
  * on nestvisor (in this process, runBareMetal) and under qemu-system-aarch64,
  * checks both printed the same result line, and prints speed and memory figures
  * against the targets (>= 50 MIPS, 100 stretch, on integer programs; peak RSS at
- * most 64 MiB beyond guest RAM).
+ * most 64 MiB beyond guest RAM; the FP/SIMD programs at least half the MIPS of
+ * the integer programs).
  *
  *   npm run bench [-- options]
  *   node dist/bench/main.js [--only NAME] [--json[=FILE]] [--no-qemu] [--qemu PATH]
@@ -15,6 +16,7 @@
  * does not power off, or results that differ between nestvisor and QEMU, do
  * (exit code 1).
  */
+import { printHypBench, runHypBench } from './hyp.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,7 +25,10 @@ import { runBareMetal } from '../src/vmm/baremetal.js';
 import { cpuModel } from '../src/cpu/features.js';
 import { qemuVersion, runQemu } from './qemu.js';
 
-const PROGRAMS = ['bench-sieve', 'bench-crc32', 'bench-sort'] as const;
+const PROGRAMS = ['bench-sieve', 'bench-crc32', 'bench-sort', 'bench-matmul', 'bench-pmull'] as const;
+/** FP/SIMD programs (double-precision FMLA; PMULL): their target is half the integer programs' MIPS. */
+const FP_PROGRAMS: readonly string[] = ['bench-matmul', 'bench-pmull'];
+const FP_TARGET_RATIO = 0.5;
 const MIB = 1024 * 1024;
 const TARGET_MIPS = 50;
 const STRETCH_MIPS = 100;
@@ -31,6 +36,8 @@ const TARGET_RSS_BEYOND_RAM_MIB = 64;
 
 interface Options {
   only?: string;
+  /** Skip the hypervisor round-trip micro-benchmarks (bench/hyp.ts). */
+  noHyp?: boolean;
   json: boolean;
   jsonFile?: string;
   qemu: string;
@@ -51,6 +58,7 @@ function parseArgs(argv: string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--only') o.only = value(i++, a);
+    else if (a === '--no-hyp') o.noHyp = true;
     else if (a === '--json') o.json = true;
     else if (a.startsWith('--json=')) {
       o.json = true;
@@ -60,7 +68,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--qemu-runs') o.qemuRuns = Math.max(1, parseInt(value(i++, a), 10) || 1);
     else if (a === '--ram') o.ramMiB = Math.max(1, parseInt(value(i++, a), 10) || 64);
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: node dist/bench/main.js [--only NAME] [--json[=FILE]] [--no-qemu] [--qemu PATH] [--qemu-runs N] [--ram MiB]\n');
+      process.stdout.write('usage: node dist/bench/main.js [--only NAME] [--json[=FILE]] [--no-qemu] [--no-hyp] [--qemu PATH] [--qemu-runs N] [--ram MiB]\n');
       process.exit(0);
     } else throw new UsageError(`unknown option '${a}'`);
   }
@@ -202,10 +210,17 @@ function main(): number {
   const totalInsns = results.reduce((s, r) => s + r.insns, 0);
   const totalNvSeconds = results.reduce((s, r) => s + r.nestvisor.seconds, 0);
   const overallMips = totalInsns / totalNvSeconds / 1e6;
-  const minMips = Math.min(...results.map((r) => r.nestvisor.mips));
+  const intResults = results.filter((r) => !FP_PROGRAMS.includes(r.name));
+  const fpResults = results.filter((r) => FP_PROGRAMS.includes(r.name));
+  const minMips = Math.min(...intResults.map((r) => r.nestvisor.mips));
+  const sumMips = (rs: ProgramResult[]): number => rs.reduce((s, r) => s + r.insns, 0) / rs.reduce((s, r) => s + r.nestvisor.seconds, 0) / 1e6;
+  const intMips = intResults.length ? sumMips(intResults) : NaN;
+  const fpMinMips = Math.min(...fpResults.map((r) => r.nestvisor.mips));
   const verdict = (ok: boolean): 'PASS' | 'MISS' => (ok ? 'PASS' : 'MISS');
   const targets = {
     mips: { target: TARGET_MIPS, stretch: STRETCH_MIPS, minMips, overallMips, pass: verdict(minMips >= TARGET_MIPS), stretchPass: verdict(minMips >= STRETCH_MIPS) },
+    // FP/SIMD programs: the slowest of them against half the integer programs' overall MIPS (all instructions / all seconds).
+    fp: { ratio: FP_TARGET_RATIO, intMips, fpMinMips, fpPerProgram: Object.fromEntries(fpResults.map((r) => [r.name, r.nestvisor.mips / intMips])), pass: fpResults.length && intResults.length ? verdict(fpMinMips >= FP_TARGET_RATIO * intMips) : ('-' as const) },
     rss: { targetBeyondRamMiB: TARGET_RSS_BEYOND_RAM_MIB, peakMiB, ramMiB: opts.ramMiB, beyondRamMiB, baselineMiB: baselineRss / MIB, pass: verdict(beyondRamMiB <= TARGET_RSS_BEYOND_RAM_MIB), strictPass: verdict(peakMiB <= TARGET_RSS_BEYOND_RAM_MIB) },
   };
 
@@ -226,6 +241,11 @@ function main(): number {
     } else process.stdout.write(text);
   }
   if (!opts.json || opts.jsonFile) printTable(results, qemuVer, qemuStartup, qemuNote, targets, host);
+  if (!opts.noHyp && !opts.only && (!opts.json || opts.jsonFile)) {
+    progress('hypervisor round trips (bench/hyp.ts) ...');
+    process.stdout.write('\n');
+    printHypBench(runHypBench(), (l) => process.stdout.write(l + '\n'));
+  }
   return failed ? 1 : 0;
 }
 
@@ -236,6 +256,7 @@ function printTable(
   qemuNote: string | undefined,
   t: {
     mips: { minMips: number; overallMips: number; pass: string; stretchPass: string };
+    fp: { intMips: number; fpMinMips: number; pass: string };
     rss: { peakMiB: number; ramMiB: number; beyondRamMiB: number; baselineMiB: number; pass: string; strictPass: string };
   },
   host: string,
@@ -264,7 +285,8 @@ function printTable(
   out.push(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const row of rows) out.push(line(row));
   out.push('');
-  out.push(`speed:  slowest ${f(t.mips.minMips, 1)} MIPS, overall ${f(t.mips.overallMips, 1)} MIPS; target >= ${TARGET_MIPS} MIPS: ${t.mips.pass}; stretch >= ${STRETCH_MIPS} MIPS: ${t.mips.stretchPass}`);
+  out.push(`speed:  slowest integer program ${f(t.mips.minMips, 1)} MIPS, overall (all programs) ${f(t.mips.overallMips, 1)} MIPS; target >= ${TARGET_MIPS} MIPS: ${t.mips.pass}; stretch >= ${STRETCH_MIPS} MIPS: ${t.mips.stretchPass}`);
+  out.push(`        FP/SIMD: slowest ${f(t.fp.fpMinMips, 1)} MIPS vs integer programs ${f(t.fp.intMips, 1)} MIPS (${f((100 * t.fp.fpMinMips) / t.fp.intMips, 0)}%); target >= ${FP_TARGET_RATIO * 100}% of the integer MIPS: ${t.fp.pass}`);
   out.push(
     `memory: peak RSS ${f(t.rss.peakMiB, 1)} MiB (process.resourceUsage().maxRSS; Node baseline at start ${f(t.rss.baselineMiB, 1)} MiB) with ${t.rss.ramMiB} MiB guest RAM configured`,
   );

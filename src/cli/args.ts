@@ -25,7 +25,55 @@ export interface RunArgs {
   clock: 'icount' | 'host';
   /** -icount shift=N: each instruction is 2^N ns of virtual time (QEMU's meaning); undefined keeps the default rate. */
   icountShift?: number;
+  initrd?: string;
+  /** -append / --params: the kernel command line. */
+  append?: string;
+  /** -dtb: a device tree to use instead of the generated one. */
+  dtb?: string;
+  /** -serial: where the PL011 goes. */
+  serial: { kind: 'stdio' } | { kind: 'file'; path: string } | { kind: 'none' };
+  /** Disks attached as virtio-blk (from -drive + -device virtio-blk-device, or --disk). */
+  disks: Array<{ path: string; readOnly: boolean }>;
+  /** -device virtio-rng-device / --rng. */
+  rng: boolean;
+  /** -device virtconsole / --console virtio: a virtio console (hvc0) on the same stdio. */
+  virtioConsole: boolean;
+  /** -device loader,file=F,addr=A: raw binaries placed in RAM; with cpu-num, the boot vCPU enters there. */
+  loaders: Array<{ file: string; addr: number; entry: boolean }>;
+  /** -no-reboot: a guest reset ends the run instead of rebooting. */
+  noReboot: boolean;
 }
+
+/** Parses QEMU's `key=value,key=value` option syntax (',,' escapes a comma); the first bare word goes under ''. */
+export function parseKeyValues(text: string, flag: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const parts: string[] = [];
+  let cur = '';
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === ',') {
+      if (text[i + 1] === ',') {
+        cur += ',';
+        i++;
+        continue;
+      }
+      parts.push(cur);
+      cur = '';
+    } else cur += text[i];
+  }
+  parts.push(cur);
+  parts.forEach((p, i) => {
+    const eq = p.indexOf('=');
+    if (eq < 0) {
+      if (i === 0) out.set('', p);
+      else out.set(p, 'on');
+    } else out.set(p.slice(0, eq), p.slice(eq + 1));
+    if (p === '') throw new UsageError(`${flag}: empty option in '${text}'`);
+  });
+  return out;
+}
+
+const SUPPORTED_CPUS = ['max', 'cortex-a57'];
+const MAX_SMP = 8;
 
 export const LOG_ITEMS = ['in_asm', 'exec', 'int'] as const;
 
@@ -42,7 +90,19 @@ export function parseSize(text: string, flag: string): number {
 }
 
 export function parseRunArgs(argv: string[]): RunArgs {
-  const a: RunArgs = { defaultGuest: false, memBytes: 128 * 1024 * 1024, cpu: 'max', smp: 1, nographic: false, stats: false, log: new Set(), clock: 'icount' };
+  const a: RunArgs = {
+    defaultGuest: false, memBytes: 128 * 1024 * 1024, cpu: 'max', smp: 1, nographic: false, stats: false, log: new Set(), clock: 'icount',
+    serial: { kind: 'stdio' }, disks: [], rng: false, virtioConsole: false, loaders: [], noReboot: false,
+  };
+  const drives = new Map<string, { path: string; readOnly: boolean; used: boolean }>();
+  const blkDevices: string[] = [];
+  const seen = new Map<string, string>();
+  /** A flag given twice with different values (e.g. -kernel and --kernel) is a conflict, not a silent override. */
+  const once = (key: string, flag: string, value: string): void => {
+    const prev = seen.get(key);
+    if (prev !== undefined && prev !== value) throw new UsageError(`${flag} ${value}: conflicts with an earlier ${key} (${prev})`);
+    seen.set(key, value);
+  };
   const need = (i: number, flag: string): string => {
     const v = argv[i + 1];
     if (v === undefined) throw new UsageError(`${flag} needs a value`);
@@ -55,7 +115,101 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case '--kernel':
       case '-k':
         a.kernel = need(i, f);
+        once('kernel', f, a.kernel);
         i++;
+        break;
+      case '-initrd':
+      case '--initrd':
+      case '-i':
+        a.initrd = need(i, f);
+        once('initrd', f, a.initrd);
+        i++;
+        break;
+      case '-append':
+      case '--params':
+      case '-p':
+        a.append = need(i, f);
+        once('append', f, a.append);
+        i++;
+        break;
+      case '-dtb':
+      case '--dtb':
+        a.dtb = need(i, f);
+        once('dtb', f, a.dtb);
+        i++;
+        break;
+      case '-serial': {
+        const v = need(i, f);
+        once('serial', f, v);
+        if (v === 'stdio' || v === 'mon:stdio') a.serial = { kind: 'stdio' };
+        else if (v === 'none' || v === 'null') a.serial = { kind: 'none' };
+        else if (v.startsWith('file:') && v.length > 5) a.serial = { kind: 'file', path: v.slice(5) };
+        else throw new UsageError(`-serial ${v}: not supported (use stdio, file:PATH or none)`);
+        i++;
+        break;
+      }
+      case '-drive': {
+        const v = need(i, f);
+        const kv = parseKeyValues(v, f);
+        const file = kv.get('file');
+        if (!file) throw new UsageError(`-drive ${v}: file=PATH is required`);
+        for (const k of kv.keys()) {
+          if (!['file', 'if', 'format', 'id', 'readonly', 'media', 'cache'].includes(k)) throw new UsageError(`-drive ${v}: option '${k || kv.get('')}' is not supported (known: file, if, format, id, readonly)`);
+        }
+        const format = kv.get('format') ?? 'raw';
+        if (format !== 'raw') throw new UsageError(`-drive ${v}: format=${format} is not supported (only raw images)`);
+        const iface = kv.get('if') ?? 'none';
+        if (iface !== 'none' && iface !== 'virtio') throw new UsageError(`-drive ${v}: if=${iface} is not supported (use if=none with -device virtio-blk-device,drive=ID, or if=virtio)`);
+        const ro = kv.get('readonly') ?? 'off';
+        if (!['on', 'off', 'true', 'false'].includes(ro)) throw new UsageError(`-drive ${v}: readonly=${ro} is not on or off`);
+        const readOnly = ro === 'on' || ro === 'true';
+        if (iface === 'virtio') a.disks.push({ path: file, readOnly });
+        else {
+          const id = kv.get('id');
+          if (!id) throw new UsageError(`-drive ${v}: if=none needs id=ID (for -device virtio-blk-device,drive=ID)`);
+          if (drives.has(id)) throw new UsageError(`-drive ${v}: a drive with id '${id}' was already given`);
+          drives.set(id, { path: file, readOnly, used: false });
+        }
+        i++;
+        break;
+      }
+      case '-device': {
+        const v = need(i, f);
+        const kv = parseKeyValues(v, f);
+        const drv = kv.get('');
+        if (drv === 'virtio-blk-device') {
+          const d = kv.get('drive');
+          if (!d) throw new UsageError(`-device ${v}: drive=ID is required`);
+          blkDevices.push(d);
+        } else if (drv === 'virtio-rng-device') a.rng = true;
+        else if (drv === 'virtio-serial-device' || drv === 'virtconsole') a.virtioConsole = true;
+        else if (drv === 'loader') {
+          const file = kv.get('file');
+          const addr = Number(kv.get('addr'));
+          if (!file || !Number.isSafeInteger(addr) || addr < 0) throw new UsageError(`-device ${v}: loader needs file=PATH,addr=ADDRESS (only raw files at an address are supported)`);
+          const cpu = kv.get('cpu-num');
+          if (cpu !== undefined && cpu !== '0') throw new UsageError(`-device ${v}: cpu-num=${cpu}: only the boot CPU (0) can be started at a loader address`);
+          a.loaders.push({ file, addr, entry: cpu === '0' });
+        } else throw new UsageError(`-device ${drv}: unsupported device (supported: virtio-blk-device, virtio-rng-device, virtio-serial-device, virtconsole, loader)`);
+        i++;
+        break;
+      }
+      case '--disk':
+        a.disks.push({ path: need(i, f), readOnly: false });
+        i++;
+        break;
+      case '--rng':
+        a.rng = true;
+        break;
+      case '--console': {
+        const v = need(i, f);
+        if (v === 'virtio') a.virtioConsole = true;
+        else if (v !== 'serial') throw new UsageError(`--console ${v}: use serial or virtio`);
+        i++;
+        break;
+      }
+      case '-no-reboot':
+        a.noReboot = true;
         break;
       case '--default-guest':
         a.defaultGuest = true;
@@ -67,15 +221,16 @@ export function parseRunArgs(argv: string[]): RunArgs {
         break;
       case '-cpu':
         a.cpu = need(i, f);
+        if (!SUPPORTED_CPUS.includes(a.cpu)) throw new UsageError(`-cpu ${a.cpu}: unsupported CPU model (supported: ${SUPPORTED_CPUS.join(', ')})`);
         i++;
         break;
       case '-smp':
       case '--cpus':
       case '-c': {
         const v = need(i, f);
-        const n = Number(/^(?:cpus=)?(\d+)$/.exec(v)?.[1]);
+        const n = Number(/^(?:cpus=)?(\d+)(?:,maxcpus=\d+)?$/.exec(v)?.[1]);
         if (!Number.isInteger(n) || n < 1) throw new UsageError(`${f}: '${v}' is not a CPU count`);
-        if (n !== 1) throw new UsageError(`${f} ${v}: only one CPU is supported until the hypervisor's SMP support lands`);
+        if (n > MAX_SMP) throw new UsageError(`${f} ${v}: at most ${MAX_SMP} CPUs`);
         a.smp = n;
         i++;
         break;
@@ -83,7 +238,13 @@ export function parseRunArgs(argv: string[]): RunArgs {
       case '-M':
       case '-machine': {
         const v = need(i, f);
-        if (!/^virt(,|$)/.test(v)) throw new UsageError(`${f} ${v}: the only machine is 'virt'`);
+        const kv = parseKeyValues(v, f);
+        if (kv.get('') !== 'virt') throw new UsageError(`${f} ${v}: the only machine is 'virt'`);
+        for (const [k, val] of kv) {
+          if (k === '' || (k === 'gic-version' && ['3', 'host', 'max'].includes(val))) continue;
+          if (k === 'gic-version') throw new UsageError(`${f} ${v}: gic-version=${val} is not supported (nestvisor has a GICv3 only)`);
+          throw new UsageError(`${f} ${v}: machine option '${k}' is not supported (known: gic-version=3)`);
+        }
         i++;
         break;
       }
@@ -134,6 +295,27 @@ export function parseRunArgs(argv: string[]): RunArgs {
         throw new UsageError(f.startsWith('-') ? `unsupported option '${f}' (see 'nestvisor help')` : `unexpected argument '${f}'`);
     }
   }
-  if (a.kernel === undefined && !a.defaultGuest) throw new UsageError('no guest given: use -kernel FILE, or --default-guest for the bundled one');
+  for (const id of blkDevices) {
+    const d = drives.get(id);
+    if (d === undefined) throw new UsageError(`-device virtio-blk-device,drive=${id}: no -drive with id=${id}`);
+    if (d.used) throw new UsageError(`-device virtio-blk-device,drive=${id}: drive '${id}' is already used by another device`);
+    d.used = true;
+    a.disks.push({ path: d.path, readOnly: d.readOnly });
+  }
+  for (const [id, d] of drives) if (!d.used) throw new UsageError(`-drive id=${id}: not attached to a device (add -device virtio-blk-device,drive=${id})`);
+  const paths = new Set<string>();
+  for (const d of a.disks) {
+    if (paths.has(d.path)) throw new UsageError(`disk '${d.path}' is given twice`);
+    paths.add(d.path);
+  }
+  const entryLoaders = a.loaders.filter((l) => l.entry);
+  if (entryLoaders.length > 1) throw new UsageError('-device loader: cpu-num=0 given for more than one loader');
+  if (a.defaultGuest && (a.kernel !== undefined || entryLoaders.length > 0)) throw new UsageError('--default-guest conflicts with -kernel / -device loader: give one guest');
+  if (a.kernel !== undefined && entryLoaders.length > 0) throw new UsageError('-kernel conflicts with -device loader,cpu-num=0: give one entry point');
+  if (a.kernel === undefined && entryLoaders.length === 0) {
+    if (a.initrd !== undefined) throw new UsageError('-initrd is only allowed with -kernel');
+    if (a.append !== undefined) throw new UsageError('-append is only allowed with -kernel');
+  }
+  if (a.kernel === undefined && !a.defaultGuest && entryLoaders.length === 0) throw new UsageError('no guest given: use -kernel FILE, or --default-guest for the bundled one');
   return a;
 }

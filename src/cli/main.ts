@@ -1,81 +1,182 @@
 #!/usr/bin/env node
 /**
  * The nestvisor command line.
- *   nestvisor run -kernel guest.elf [-m 128M] [-cpu max|cortex-a57] [--stats]
+ *   nestvisor run -M virt -m 512M -kernel Image -initrd initrd.gz -append "console=ttyAMA0" [-smp N] ...
+ *   nestvisor run -kernel guest.elf   (an ELF64 bare-metal image)
  *   nestvisor run --default-guest
  */
-import { readFileSync, existsSync, openSync, writeSync } from 'node:fs';
+import { existsSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseRunArgs, UsageError } from './args.js';
-import { runBareMetal } from '../vmm/baremetal.js';
-import { cpuModel } from '../cpu/features.js';
+import { gunzipSync } from 'node:zlib';
+import { VirtMachine, EXIT_CODES, readInput } from '../vmm/machine.js';
 import { ImageError } from '../vmm/elf.js';
+import { isGzip } from '../vmm/linux-image.js';
+import { userMain } from './user.js';
 
 const USAGE = `usage: nestvisor run [options]
-  -kernel FILE        AArch64 ELF image to run (bare metal, QEMU virt layout)
+QEMU-style:
+  -M virt[,gic-version=3]   the machine (QEMU's virt board; the only one)
+  -cpu MODEL          cortex-a57 or max (default)
+  -smp N              number of CPUs (default 1, at most 8)
+  -m SIZE             guest RAM (default 128M; plain numbers are MiB)
+  -kernel FILE        Linux arm64 Image (or Image.gz / EFI zboot), or an ELF64 image
+  -initrd FILE        initial ramdisk (cpio archive, optionally compressed)
+  -append TEXT        kernel command line
+  -dtb FILE           use this device tree instead of the generated one (/chosen is patched)
+  -drive file=F,if=none,format=raw,id=ID[,readonly=on]  a raw disk image ...
+  -device virtio-blk-device,drive=ID                    ... attached as virtio-blk
+  -device virtio-rng-device | virtconsole | loader,file=F,addr=A[,cpu-num=0]
+  -serial stdio|file:PATH|none   where the PL011 goes (default stdio)
+  -nographic          accepted (the console is always on stdio); Ctrl-A x quits, Ctrl-A h helps
+  -no-reboot          a guest reset ends the run (exit code 3) instead of rebooting
+kvmtool-style: --kernel --initrd --params --cpus --mem --disk FILE --rng --console serial|virtio
+nestvisor:
   --default-guest     run the bundled demo guest (tests/guests/hello)
-  -m SIZE             guest RAM (default 128M)
-  -cpu MODEL          max (default) or cortex-a57
-  -M virt             the machine (the only one)
-  -nographic          accepted for QEMU compatibility (output always goes to stdout)
-  --max-insns N       stop after N instructions
+  --max-insns N       stop after N instructions (exit code 4)
   --stats             print instruction count and speed when the guest ends
-  -d ITEMS            log in_asm (code of each block as first run), exec (each block run),
-                      int (each exception), comma-separated, as QEMU's -d
+  -d ITEMS            log in_asm, exec, int (comma-separated, as QEMU's -d)
   -D FILE             write the -d log to FILE instead of stderr
-  -icount shift=N     deterministic virtual time, 2^N ns per instruction (the default
-                      clock is deterministic already, at 16 ns per instruction)
-  -rtc clock=host|vm  host: the system counter follows host time; vm: deterministic
+  -icount shift=N     deterministic virtual time, 2^N ns per instruction (default 16 ns)
+  -rtc clock=host|vm  host: the system counter follows host time; vm: deterministic (default)
+Exit codes: 0 guest powered off, 1 error, 2 bad command line or input, 3 guest reset with -no-reboot,
+  4 --max-insns spent, 5 quit with Ctrl-A x.
 `;
+
+const CTRL_A_HELP = '\r\nC-a h    print this help\r\nC-a x    exit emulator\r\nC-a a    send C-a\r\n';
 
 function packageRoot(): string {
   // dist/src/cli/main.js -> package root
   return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const cmd = argv[0];
   if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
     process.stdout.write(USAGE);
     return cmd === undefined ? 2 : 0;
   }
+  if (cmd === 'user') return userMain(argv.slice(1));
   if (cmd !== 'run') throw new UsageError(`unknown command '${cmd}' (try 'nestvisor help')`);
   const args = parseRunArgs(argv.slice(1));
-  const path = args.kernel ?? join(packageRoot(), 'tests', 'guests', 'hello', 'hello.elf');
-  if (!existsSync(path)) throw new UsageError(`-kernel: no such file '${path}'`);
-  const features = cpuModel(args.cpu);
+  const path = args.kernel ?? (args.defaultGuest ? join(packageRoot(), 'tests', 'guests', 'hello', 'hello.elf') : undefined);
+  if (path !== undefined && !existsSync(path)) throw new UsageError(`-kernel: no such file '${path}'`);
   let trace;
   if (args.log.size > 0) {
     const fd = args.logFile !== undefined ? openSync(args.logFile, 'w') : 2;
     trace = { inAsm: args.log.has('in_asm'), exec: args.log.has('exec'), int: args.log.has('int'), write: (line: string) => writeSync(fd, line + '\n') };
   }
-  const res = runBareMetal(readFileSync(path), {
-    ramSize: args.memBytes,
-    maxInsns: args.maxInsns,
-    features,
-    name: path,
-    onOutput: (s) => process.stdout.write(s),
-    trace,
+  const initrd = args.initrd !== undefined ? readInput(args.initrd, '-initrd') : undefined;
+  if (initrd !== undefined) checkInitrd(initrd, args.initrd!);
+  const serialFd = args.serial.kind === 'file' ? openSync(args.serial.path, 'w') : args.serial.kind === 'stdio' ? 1 : -1;
+  const entryLoader = args.loaders.find((l) => l.entry);
+  const machine = new VirtMachine({
+    memBytes: args.memBytes,
+    cpus: args.smp,
+    cpu: args.cpu,
+    kernel: path !== undefined ? readInput(path, '-kernel') : undefined,
+    kernelName: path,
+    loads: args.loaders.map((l) => ({ addr: l.addr, data: readInput(l.file, '-device loader'), name: l.file })),
+    entry: entryLoader?.addr,
+    initrd,
+    append: args.append,
+    dtb: args.dtb !== undefined ? readInput(args.dtb, '-dtb') : undefined,
+    disks: args.disks,
+    rng: args.rng,
+    virtioConsole: args.virtioConsole,
+    onSerial: serialFd < 0 ? undefined : (b) => {
+      try {
+        writeSync(serialFd, b);
+      } catch {
+        machine.stop('quit'); // the reader went away (EPIPE): end the run quietly
+      }
+    },
+    onWarning: (m) => process.stderr.write(`nestvisor: warning: ${m}\n`),
     clock: args.clock,
     nsPerInsn: args.icountShift === undefined ? undefined : 2 ** args.icountShift,
+    trace,
+    noReboot: args.noReboot,
   });
+
+  // The console: stdin goes to the guest, with QEMU's Ctrl-A escapes (x quits, h helps, a sends Ctrl-A).
+  const stdin = process.stdin;
+  const tty = stdin.isTTY === true;
+  let escape = false;
+  const onData = (chunk: Buffer): void => {
+    const out: number[] = [];
+    for (const b of chunk) {
+      if (escape) {
+        escape = false;
+        if (b === 0x78 /* x */) {
+          process.stderr.write('nestvisor: terminated (Ctrl-A x)\r\n');
+          machine.stop('quit');
+          return;
+        }
+        if (b === 0x68 /* h */) {
+          process.stderr.write(CTRL_A_HELP);
+          continue;
+        }
+        if (b === 0x01 || b === 0x61 /* a */) {
+          out.push(0x01);
+          continue;
+        }
+        out.push(0x01, b);
+        continue;
+      }
+      if (b === 0x01) escape = true;
+      else out.push(b);
+    }
+    if (out.length > 0) machine.input(new Uint8Array(out));
+  };
+  if (tty) stdin.setRawMode(true);
+  stdin.on('data', onData);
+  stdin.on('error', () => {});
+  let res;
+  try {
+    res = await machine.run({ maxInsns: args.maxInsns });
+  } finally {
+    stdin.off('data', onData);
+    if (tty) stdin.setRawMode(false);
+    stdin.pause();
+    stdin.unref?.();
+  }
   if (args.stats || args.defaultGuest) {
     const mips = res.insns / res.seconds / 1e6;
-    process.stderr.write(`nestvisor: guest ${res.exit} after ${res.insns.toLocaleString('en-US')} instructions in ${res.seconds.toFixed(3)} s (${mips.toFixed(1)} MIPS)\n`);
+    process.stderr.write(`nestvisor: guest ${res.end} after ${res.insns.toLocaleString('en-US')} instructions in ${res.seconds.toFixed(3)} s (${mips.toFixed(1)} MIPS)\n`);
   }
-  if (res.exit === 'error' || res.exit === 'budget') {
-    process.stderr.write(`nestvisor: ${res.message}\n`);
-    return 1;
-  }
-  return 0;
+  if (res.message !== undefined && res.end !== 'poweroff') process.stderr.write(`nestvisor: ${res.message}\n`);
+  return EXIT_CODES[res.end];
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
-  if (e instanceof UsageError || e instanceof ImageError) {
-    process.stderr.write(`nestvisor: ${e.message}\n`);
-    process.exitCode = 2;
-  } else throw e;
+/** A corrupt initrd is refused here with a clear message, rather than becoming a kernel panic. */
+function checkInitrd(b: Uint8Array, name: string): void {
+  const cpio = (x: Uint8Array): boolean => x.length >= 6 && /^0707(01|02|07)$/.test(String.fromCharCode(...x.subarray(0, 6)));
+  if (isGzip(b)) {
+    let out: Uint8Array;
+    try {
+      out = gunzipSync(b);
+    } catch (e) {
+      throw new ImageError(`-initrd '${name}': gzip data does not decompress (${(e as Error).message}): truncated or corrupt file?`);
+    }
+    if (!cpio(out)) throw new ImageError(`-initrd '${name}': decompresses, but not to a cpio archive (newc): not an initramfs`);
+    return;
+  }
+  if (cpio(b)) return;
+  const magic = [...b.subarray(0, 6)];
+  const known = [[0xfd, 0x37, 0x7a, 0x58, 0x5a], [0x28, 0xb5, 0x2f, 0xfd], [0x02, 0x21, 0x4c, 0x18], [0x42, 0x5a, 0x68], [0x5d, 0x00, 0x00], [0x89, 0x4c, 0x5a, 0x4f]];
+  if (known.some((k) => k.every((v, i) => magic[i] === v))) return; // xz, zstd, lz4, bzip2, lzma, lzo: the kernel checks them
+  throw new ImageError(`-initrd '${name}': not a cpio archive (newc) nor a compressed one (gzip, xz, zstd, lz4, bzip2, lzma, lzo): corrupt file?`);
 }
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof UsageError || e instanceof ImageError) {
+      process.stderr.write(`nestvisor: ${e.message}\n`);
+      process.exitCode = 2;
+    } else throw e;
+  },
+);

@@ -107,6 +107,7 @@ export function parseLinuxImage(file: Uint8Array, name = 'kernel'): LinuxImage {
   const efiStub = (code0 & 0xffff) === 0x5a4d;
   // code0 is `b stext` (opcode 000101) or, with an EFI stub, an instruction whose low bytes read "MZ".
   if (!efiStub && code0 >>> 26 !== 0b000101) fail(`code0 0x${code0.toString(16)} at offset 0 is neither a branch nor an EFI "MZ" stub: corrupt Image?`);
+  if (efiStub) checkPeSections(dv, fail);
   const big = (off: number, what: string): number => {
     const v = dv.getBigUint64(off, true);
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(`${what} 0x${v.toString(16)} at 0x${off.toString(16)} is absurdly large: corrupt header?`);
@@ -125,6 +126,25 @@ export function parseLinuxImage(file: Uint8Array, name = 'kernel'): LinuxImage {
   if (imageSize < bytes.length) fail(`image_size 0x${imageSize.toString(16)} is smaller than the Image file (0x${bytes.length.toString(16)} bytes): corrupt header?`);
   const pageSize = ([0, 4096, 16384, 65536] as const)[(flags >> 1) & 3];
   return { header: { textOffset, imageSize, flags, pageSize, anywhere: (flags & 8) !== 0, efiStub, legacy }, bytes, compression };
+}
+
+/**
+ * An EFI-stub Image carries a PE/COFF header (offset at 0x3c) whose section
+ * table says where each section's data lies in the file: a file shorter than
+ * the last section's PointerToRawData + SizeOfRawData is truncated.
+ */
+function checkPeSections(dv: DataView, fail: (msg: string) => never): void {
+  const pe = dv.getUint32(0x3c, true);
+  if (pe + 24 > dv.byteLength || dv.getUint32(pe, true) !== 0x00004550) return; // no "PE\0\0": nothing to check
+  const sections = dv.getUint16(pe + 6, true);
+  const table = pe + 24 + dv.getUint16(pe + 20, true);
+  let end = 0;
+  for (let i = 0; i < sections; i++) {
+    const o = table + 40 * i;
+    if (o + 40 > dv.byteLength) fail(`truncated: the PE/COFF section table runs past the end of the file (${dv.byteLength} bytes)`);
+    end = Math.max(end, dv.getUint32(o + 20, true) + dv.getUint32(o + 16, true));
+  }
+  if (end > dv.byteLength) fail(`truncated: the file is ${dv.byteLength} bytes but its PE/COFF sections end at ${end}; copy the kernel again`);
 }
 
 export interface BootLayout {

@@ -10,11 +10,19 @@ const DR = 0x000, RSR = 0x004, FR = 0x018, ILPR = 0x020, IBRD = 0x024, FBRD = 0x
 const FR_RXFE = 1 << 4, FR_TXFE = 1 << 7, FR_RXFF = 1 << 6;
 const INT_RX = 1 << 4, INT_TX = 1 << 5, INT_RT = 1 << 6;
 /** PeriphID0-3 then CellID0-3 at 0xfe0..0xffc: part 0x011, designer ARM, revision 1; PrimeCell ID B105F00D. */
+/** Host input held beyond the FIFO at most (bytes); more is dropped. */
+const BACKLOG_MAX = 1 << 20;
 const ID_BYTES = [0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1];
 
 export class Pl011 implements MmioDevice {
   readonly name = 'pl011';
   private readonly rx: number[] = [];
+  /**
+   * Host input waiting for room in the 32-byte receive FIFO: the host side
+   * (a terminal, a pipe) is flow-controlled as QEMU's chardev is (it only
+   * hands the UART what fits), so typed-ahead input is not lost.
+   */
+  private readonly backlog: number[] = [];
   private ibrd = 0;
   private fbrd = 0;
   private lcr = 0;
@@ -35,15 +43,32 @@ export class Pl011 implements MmioDevice {
 
   /** Bytes typed by the user, delivered to the guest's receive FIFO. */
   receive(bytes: Uint8Array | number[]): void {
-    for (const b of bytes) if (this.rx.length < 32) this.rx.push(b & 0xff);
-    this.ris |= INT_RX | INT_RT;
-    this.updateIrq();
+    for (const b of bytes) if (this.backlog.length < BACKLOG_MAX) this.backlog.push(b & 0xff);
+    this.refill();
+  }
+
+  /** Bytes received from the host that the guest has not read yet (FIFO and backlog). */
+  get pendingInput(): number {
+    return this.rx.length + this.backlog.length;
+  }
+
+  private refill(): void {
+    let moved = false;
+    while (this.rx.length < 32 && this.backlog.length > 0) {
+      this.rx.push(this.backlog.shift()!);
+      moved = true;
+    }
+    if (moved) {
+      this.ris |= INT_RX | INT_RT;
+      this.updateIrq();
+    }
   }
 
   read(offset: number, _size: number, _hi: { value: number }): number {
     switch (offset) {
       case DR: {
         const b = this.rx.shift();
+        if (this.backlog.length > 0) this.refill();
         if (this.rx.length === 0) this.ris &= ~(INT_RX | INT_RT);
         this.updateIrq();
         return b ?? 0;

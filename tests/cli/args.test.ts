@@ -34,7 +34,45 @@ test('sizes', () => {
   assert.throws(() => parseSize('512K', '-m'), /less than 1 MiB/);
 });
 
+test('Linux boot flags: -initrd, -append, -dtb, -smp, -M virt,gic-version=3, -drive + -device virtio-blk-device, -serial, -no-reboot', () => {
+  const a = parseRunArgs(['-M', 'virt,gic-version=3', '-cpu', 'cortex-a57', '-smp', '2', '-m', '512M', '-kernel', 'Image', '-initrd', 'rd.gz', '-append', 'console=ttyAMA0 quiet',
+    '-dtb', 'x.dtb', '-nographic', '-serial', 'file:/tmp/out.txt', '-drive', 'file=d.img,if=none,format=raw,id=hd0,readonly=on', '-device', 'virtio-blk-device,drive=hd0',
+    '-drive', 'file=e.img,if=none,id=hd1', '-device', 'virtio-blk-device,drive=hd1', '-device', 'virtio-rng-device', '-no-reboot']);
+  assert.equal(a.smp, 2);
+  assert.equal(a.initrd, 'rd.gz');
+  assert.equal(a.append, 'console=ttyAMA0 quiet');
+  assert.equal(a.dtb, 'x.dtb');
+  assert.deepEqual(a.serial, { kind: 'file', path: '/tmp/out.txt' });
+  assert.deepEqual(a.disks, [{ path: 'd.img', readOnly: true }, { path: 'e.img', readOnly: false }]);
+  assert.equal(a.rng, true);
+  assert.equal(a.noReboot, true);
+});
+
+test('kvmtool-style Linux flags: --kernel --initrd --params --cpus --mem --disk --rng --console virtio', () => {
+  const a = parseRunArgs(['--kernel', 'Image', '--initrd', 'rd', '--params', 'console=hvc0', '--cpus', '2', '--mem', '256', '--disk', 'a.img', '--rng', '--console', 'virtio']);
+  assert.equal(a.kernel, 'Image');
+  assert.equal(a.initrd, 'rd');
+  assert.equal(a.append, 'console=hvc0');
+  assert.equal(a.smp, 2);
+  assert.equal(a.memBytes, 256 << 20);
+  assert.deepEqual(a.disks, [{ path: 'a.img', readOnly: false }]);
+  assert.equal(a.virtioConsole, true);
+});
+
 const bad: Array<[string[], RegExp]> = [
+  [['-kernel', 'x', '-cpu', 'cortex-a72'], /-cpu cortex-a72: unsupported CPU model/],
+  [['-kernel', 'x', '-M', 'virt,gic-version=2'], /gic-version=2 is not supported/],
+  [['-kernel', 'x', '-M', 'virt,secure=on'], /machine option 'secure' is not supported/],
+  [['-kernel', 'x', '-serial', 'tcp::4444'], /-serial tcp::4444: not supported/],
+  [['-kernel', 'x', '-drive', 'file=a.img,if=none,format=qcow2,id=a'], /format=qcow2 is not supported/],
+  [['-kernel', 'x', '-drive', 'file=a.img,if=none,id=a'], /-drive id=a: not attached to a device/],
+  [['-kernel', 'x', '-device', 'virtio-blk-device,drive=nope'], /no -drive with id=nope/],
+  [['-kernel', 'x', '-device', 'virtio-net-device'], /-device virtio-net-device: unsupported device/],
+  [['-kernel', 'x', '--kernel', 'y'], /--kernel y: conflicts with an earlier kernel \(x\)/],
+  [['--default-guest', '-kernel', 'x'], /--default-guest conflicts with -kernel/],
+  [['-append', 'quiet', '--default-guest'], /-append is only allowed with -kernel/],
+  [['-kernel', 'x', '--disk', 'a.img', '--disk', 'a.img'], /disk 'a.img' is given twice/],
+  [['-kernel', 'x', '-smp', '64'], /at most 8 CPUs/],
   [['-kernel', 'x.elf', '-frobnicate'], /unsupported option '-frobnicate'/],
   [['-kernel'], /-kernel needs a value/],
   [['-kernel', 'x.elf', '-m', 'lots'], /-m: 'lots' is not a size/],
@@ -63,5 +101,5 @@ test('the CLI exits with a clear message, not a stack trace, for a missing or ma
   assert.match(missing.stderr, /^nestvisor: -kernel: no such file '\/nonexistent\/guest.elf'\n$/);
   const notElf = spawnSync(process.execPath, [cli, 'run', '-kernel', fileURLToPath(import.meta.url)], { encoding: 'utf8' });
   assert.equal(notElf.status, 2);
-  assert.match(notElf.stderr, /^nestvisor: .*args\.test\.js: not an ELF file \(bad magic\)\n$/);
+  assert.match(notElf.stderr, /^nestvisor: .*args\.test\.js: bad magic .*: not an arm64 Linux Image\n$/);
 });

@@ -150,3 +150,18 @@ test('linux-image: Debian\'s arm64 kernel, when fetched (npm run fetch-guests), 
   assert.equal(k.header.efiStub, true);
   assert.ok(k.header.imageSize > k.bytes.length);
 });
+
+test('linux-image: a truncated EFI-stub Image is refused (its PE/COFF sections run past the end of the file)', () => {
+  // An EFI-stub Image with a PE header at 0x40 and one section of 0x8000 bytes at 0x1000.
+  const k = image({ efi: true, length: 0x9000 });
+  const dv = new DataView(k.buffer);
+  dv.setUint32(0x3c, 0x40, true);
+  dv.setUint32(0x40, 0x00004550, true); // "PE\0\0"
+  dv.setUint16(0x40 + 6, 1, true); // NumberOfSections
+  dv.setUint16(0x40 + 20, 0, true); // SizeOfOptionalHeader
+  const sec = 0x40 + 24;
+  dv.setUint32(sec + 16, 0x8000, true); // SizeOfRawData
+  dv.setUint32(sec + 20, 0x1000, true); // PointerToRawData
+  assert.equal(parseLinuxImage(k).header.efiStub, true, 'the whole file parses');
+  assert.throws(() => parseLinuxImage(k.subarray(0, 0x5000), 'vmlinuz'), (e: unknown) => e instanceof ImageError && /^vmlinuz: truncated: the file is 20480 bytes but its PE\/COFF sections end at 36864/.test(e.message));
+});

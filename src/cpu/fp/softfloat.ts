@@ -721,6 +721,10 @@ export function fpMinMaxNum(env: FPEnv, fmt: number, alo: number, ahi: number, b
  * scale is 0, or -1 for the halved result of FRSQRTS.
  */
 export function fpMulAdd(env: FPEnv, fmt: number, clo: number, chi: number, alo: number, ahi: number, blo: number, bhi: number): number {
+  if (fmt === Fmt.D && (env.fpcr & (3 << FPCR_RMODE_SHIFT)) === 0) {
+    const r = fmaDNearest(env, clo, chi, alo, ahi, blo, bhi);
+    if (fmaOk) return r;
+  }
   const c = unpack(env, fmt, clo, chi);
   const tc = ntype;
   const a = unpack(env, fmt, alo, ahi);
@@ -740,6 +744,187 @@ export function fpMulAdd(env: FPEnv, fmt: number, clo: number, chi: number, alo:
     return processNaN(env, fmt, 1, blo, bhi);
   }
   return pack(fmt, kMulAdd(env, fmt, c, a, b, 0));
+}
+
+const fmaF = new Float64Array(3);
+const fmaI = new Int32Array(fmaF.buffer);
+/** Whether the last fmaDNearest produced the result. */
+let fmaOk = false;
+
+/**
+ * The common case of a double FPMulAdd, for speed: round to nearest, three
+ * normal operands, everything well inside the double range (the conditions
+ * of kMulAdd's fast path) and the exact c + a*b = h2 + t4 + t3 not within
+ * reach of a tie. Then h2 is the result: t4 is a double below half an ulp of
+ * h2 (a quarter ulp below a power of two when it points down), so its own
+ * last place divides that half ulp, and t3 (below half an ulp of t4) cannot
+ * carry t4 + t3 to it. FZ does not matter (no denormal input or output).
+ * Sets fmaOk = false, with nothing changed, when the general path must decide.
+ */
+function fmaDNearest(env: FPEnv, clo: number, chi: number, alo: number, ahi: number, blo: number, bhi: number): number {
+  fmaOk = false;
+  const ec = chi & 0x7ff00000, ea = ahi & 0x7ff00000, eb = bhi & 0x7ff00000;
+  if (ec === 0 || ea === 0 || eb === 0 || ec === 0x7ff00000 || ea === 0x7ff00000 || eb === 0x7ff00000) return 0;
+  fmaI[0] = clo; fmaI[1] = chi; fmaI[2] = alo; fmaI[3] = ahi; fmaI[4] = blo; fmaI[5] = bhi;
+  const c = fmaF[0], a = fmaF[1], b = fmaF[2];
+  const p = a * b;
+  const aa = a < 0 ? -a : a, ab = b < 0 ? -b : b, ap = p < 0 ? -p : p, ac = c < 0 ? -c : c;
+  if (!(aa < 1e299 && ab < 1e299 && ap >= 2.5e-292 && ap < 1e300 && ac < 1e300)) return 0;
+  if (env.fpsr & FPSR_IXC) {
+    // IXC is sticky and already set, so only the rounded value matters. c + p = s + e1 exactly (TwoSum), and the
+    // product's rounding error is at most 2^-53 |p|: when that bound keeps the exact sum clear of the rounding
+    // boundaries of s (with a margin for the rounding of the bound itself), s is the result.
+    const s = c + p;
+    const bb = s - c;
+    const e1 = c - (s - bb) + (p - bb);
+    const bound = (e1 < 0 ? -e1 : e1) + ap * 1.1102230246251565e-16;
+    fmaF[0] = s;
+    const slo = fmaI[0], shi = fmaI[1];
+    const se = (shi >>> 20) & 0x7ff;
+    if (se > 1 && se < 0x7ff) {
+      const half = POW2[se - 2];
+      if (bound < half * 0.99 && (bound < half * 0.49 || (shi & 0xfffff) !== 0 || slo !== 0)) {
+        rhi = shi;
+        fmaOk = true;
+        return slo;
+      }
+    }
+  }
+  twoProd(a, b);
+  {
+    // c + a*b = s + (e1 + e) exactly, with e the product's error (TwoProduct) and e1 the sum's (TwoSum). When
+    // t = RN(e1 + e) is clear of the rounding boundaries of s (margin for t's own rounding), s is the result;
+    // t is zero exactly when e1 + e is (no underflow here), which decides Inexact.
+    const e = err;
+    const s = c + p;
+    const bb = s - c;
+    const t = c - (s - bb) + (p - bb) + e;
+    fmaF[0] = s;
+    const slo = fmaI[0], shi = fmaI[1];
+    const se = (shi >>> 20) & 0x7ff;
+    if (se > 1 && se < 0x7ff) {
+      const half = POW2[se - 2];
+      const at = t < 0 ? -t : t;
+      if (at < half * 0.999 && (at < half * 0.499 || (shi & 0xfffff) !== 0 || slo !== 0 || t < 0 === s < 0)) {
+        if (t !== 0) env.fpsr |= FPSR_IXC;
+        rhi = shi;
+        fmaOk = true;
+        return slo;
+      }
+    }
+    err = e;
+  }
+  const h2 = expand(c, p, err);
+  const t4 = eT4, t3 = eT3;
+  if (!(h2 > 4.5e-308 || h2 < -4.5e-308)) return 0;
+  fmaF[0] = h2;
+  const lo = fmaI[0], hi = fmaI[1];
+  const half = POW2[((hi >>> 20) & 0x7ff) - 2]; // half an ulp of h2: 2^(E - 1023 - 53)
+  const at4 = t4 < 0 ? -t4 : t4;
+  if (at4 >= half) return 0;
+  if (at4 >= half * 0.5 && (hi & 0xfffff) === 0 && lo === 0 && t4 < 0 !== h2 < 0) return 0;
+  if (t4 !== 0 || t3 !== 0) env.fpsr |= FPSR_IXC;
+  rhi = hi;
+  fmaOk = true;
+  return lo;
+}
+
+// ---- Fast paths on host numbers, for the vector lane ops ---------------------------------
+// Each takes the operands as host numbers (read through pe.vf64 / pe.vf32) and returns the result
+// of the FP operation in round-to-nearest (the caller checks FPCR.RMode is 0) with FPSR.IXC set
+// as the full operation would, or NaN, with nothing changed, when the operands or the result are
+// outside the easy case: operands normal and finite, the exact result comfortably normal (so FZ,
+// DN, underflow and overflow play no part), and the rounding provably the one the exact path does.
+// The rounding test uses monotonicity of rounding: when RN(s + x1) = RN(s + x2) = s for x1 <= e <= x2,
+// RN(s + e) = s as well.
+
+/** FPMulAdd(c, a, b) of doubles (c + a * b, one rounding). */
+export function fmaNearestD(env: FPEnv, c: number, a: number, b: number): number {
+  const p = a * b;
+  const aa = a < 0 ? -a : a, ab = b < 0 ? -b : b, ap = p < 0 ? -p : p, ac = c < 0 ? -c : c;
+  if (!(aa >= MIN_D && aa < 1e299 && ab >= MIN_D && ab < 1e299 && ac >= MIN_D && ac < 1e300 && ap >= 2.5e-292 && ap < 1e300)) return NaN;
+  // c + p = s + e1 exactly (TwoSum); the product's own error e has |e| <= 2^-53 |p|.
+  const s = c + p;
+  const as = s < 0 ? -s : s;
+  if (!(as > 4.5e-308)) return NaN;
+  const bb = s - c;
+  const e1 = c - (s - bb) + (p - bb);
+  if (env.fpsr & FPSR_IXC) {
+    // IXC is sticky and already set: only the rounded value matters.
+    const x = ((e1 < 0 ? -e1 : e1) + ap * 1.1102230246251565e-16) * 1.000001;
+    if (s + x === s && s - x === s) return s;
+  }
+  twoProd(a, b);
+  // c + a*b = s + (e1 + e) exactly; t = RN(e1 + e) is zero exactly when e1 + e is (no underflow: both are
+  // multiples of 2^-1074), and lies within a relative 2^-53 of it otherwise.
+  const t = e1 + err;
+  if (t === 0) return s;
+  if (s + t * 0.99999 === s && s + t * 1.00001 === s) {
+    env.fpsr |= FPSR_IXC;
+    return s;
+  }
+  return NaN;
+}
+
+/** FPMul of doubles. */
+export function mulNearestD(env: FPEnv, a: number, b: number): number {
+  const p = a * b;
+  const aa = a < 0 ? -a : a, ab = b < 0 ? -b : b, ap = p < 0 ? -p : p;
+  if (!(aa >= MIN_D && aa < 1e299 && ab >= MIN_D && ab < 1e299 && ap >= 2.5e-292 && ap < 1e300)) return NaN;
+  if ((env.fpsr & FPSR_IXC) === 0) {
+    twoProd(a, b);
+    if (err !== 0) env.fpsr |= FPSR_IXC;
+  }
+  return p;
+}
+
+/** FPAdd of doubles (FPSub: pass -b). */
+export function addNearestD(env: FPEnv, a: number, b: number): number {
+  const s = a + b;
+  const aa = a < 0 ? -a : a, ab = b < 0 ? -b : b, as = s < 0 ? -s : s;
+  if (!(aa >= MIN_D && aa < 4.49423283715579e307 && ab >= MIN_D && ab < 4.49423283715579e307 && as >= MIN_D)) return NaN;
+  if ((env.fpsr & FPSR_IXC) === 0) {
+    const bb = s - a;
+    if (a - (s - bb) + (b - bb) !== 0) env.fpsr |= FPSR_IXC;
+  }
+  return s;
+}
+
+/** FPMulAdd(c, a, b) of singles: a * b is exact in a double; taken only when c + a * b is too. */
+export function fmaNearestS(env: FPEnv, c: number, a: number, b: number): number {
+  const p = a * b;
+  const aa = a < 0 ? -a : a, ab = b < 0 ? -b : b, ac = c < 0 ? -c : c;
+  if (!(aa >= MIN_S && aa < 1e30 && ab >= MIN_S && ab < 1e30 && ac >= MIN_S && ac < 3.4e38)) return NaN;
+  const s = c + p;
+  const as = s < 0 ? -s : s;
+  if (!(as >= MIN_S && as < 3.4e38)) return NaN;
+  const bb = s - c;
+  if (c - (s - bb) + (p - bb) !== 0) return NaN;
+  const r = Math.fround(s);
+  if (r !== s) env.fpsr |= FPSR_IXC;
+  return r;
+}
+
+/** FPMul of singles (the double product is exact). */
+export function mulNearestS(env: FPEnv, a: number, b: number): number {
+  const p = a * b;
+  const aa = a < 0 ? -a : a, ab = b < 0 ? -b : b, ap = p < 0 ? -p : p;
+  if (!(aa >= MIN_S && ab >= MIN_S && ap >= MIN_S && ap < 3.4e38)) return NaN;
+  const r = Math.fround(p);
+  if (r !== p) env.fpsr |= FPSR_IXC;
+  return r;
+}
+
+/** FPAdd of singles (FPSub: pass -b); taken only when the double sum is exact. */
+export function addNearestS(env: FPEnv, a: number, b: number): number {
+  const s = a + b;
+  const aa = a < 0 ? -a : a, ab = b < 0 ? -b : b, as = s < 0 ? -s : s;
+  if (!(aa >= MIN_S && aa < 3.4e38 && ab >= MIN_S && ab < 3.4e38 && as >= MIN_S && as < 3.4e38)) return NaN;
+  const bb = s - a;
+  if (a - (s - bb) + (b - bb) !== 0) return NaN;
+  const r = Math.fround(s);
+  if (r !== s) env.fpsr |= FPSR_IXC;
+  return r;
 }
 
 /** FPSqrt on bits. */

@@ -28,9 +28,31 @@ const ARR = ['8b', '16b', '4h', '8h', '2s', '4s', '1d', '2d'];
 
 // ---- Whole-register accesses -------------------------------------------------------
 
-/** Loads 1 << sz bytes (sz 0..4: B, H, S, D, Q) into Vt, clearing the rest. */
+/**
+ * Loads 1 << sz bytes (sz 0..4: B, H, S, D, Q) into Vt, clearing the rest.
+ * S, D and Q accesses inside one page hitting the read TLB take one lookup
+ * (the conditions of pe.ld64, with the Device-memory alignment test at the
+ * access size); anything else goes through pe.ld* as before.
+ */
 function loadReg(pe: PE, t: number, sz: number, lo: number, hi: number): void {
   const v = pe.v32, o = 4 * t;
+  if (sz >= 2) {
+    const tl = pe.tlb;
+    const i = (lo >>> 12) & 1023;
+    const mask = (1 << sz) - 1;
+    if (tl.rTag[i] === ((lo >>> 12) | (hi << 20)) && tl.rTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0x1000 - (1 << sz) && (lo & mask & tl.dev[i]) === 0) {
+      const dv = tl.view[i];
+      const a = tl.off[i] + (lo & 0xfff);
+      if (sz === 4) {
+        v[o] = dv.getInt32(a, true); v[o + 1] = dv.getInt32(a + 4, true); v[o + 2] = dv.getInt32(a + 8, true); v[o + 3] = dv.getInt32(a + 12, true);
+      } else if (sz === 3) {
+        v[o] = dv.getInt32(a, true); v[o + 1] = dv.getInt32(a + 4, true); v[o + 2] = 0; v[o + 3] = 0;
+      } else {
+        v[o] = dv.getInt32(a, true); v[o + 1] = 0; v[o + 2] = 0; v[o + 3] = 0;
+      }
+      return;
+    }
+  }
   switch (sz) {
     case 0: { const b = pe.ld8(lo, hi); v[o] = b; v[o + 1] = 0; v[o + 2] = 0; v[o + 3] = 0; return; }
     case 1: { const h = pe.ld16(lo, hi); v[o] = h; v[o + 1] = 0; v[o + 2] = 0; v[o + 3] = 0; return; }
@@ -44,9 +66,34 @@ function loadReg(pe: PE, t: number, sz: number, lo: number, hi: number): void {
   }
 }
 
-/** Stores the low 1 << sz bytes of Vt. */
+/**
+ * Stores the low 1 << sz bytes of Vt. S, D and Q stores inside one page
+ * hitting the write TLB take one lookup, as in pe.st64 (the write TLB never
+ * holds pages with decoded code; the exclusive monitor is cleared as
+ * pe.touchExclusive does); anything else goes through pe.st* as before.
+ */
 function storeReg(pe: PE, t: number, sz: number, lo: number, hi: number): void {
   const v = pe.v32, o = 4 * t;
+  if (sz >= 2) {
+    const tl = pe.tlb;
+    const i = (lo >>> 12) & 1023;
+    const mask = (1 << sz) - 1;
+    if (tl.wTag[i] === ((lo >>> 12) | (hi << 20)) && tl.wTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0x1000 - (1 << sz) && (lo & mask & tl.dev[i]) === 0) {
+      const dv = tl.view[i];
+      const a = tl.off[i] + (lo & 0xfff);
+      dv.setInt32(a, v[o], true);
+      if (sz >= 3) {
+        dv.setInt32(a + 4, v[o + 1], true);
+        if (sz === 4) {
+          dv.setInt32(a + 8, v[o + 2], true);
+          dv.setInt32(a + 12, v[o + 3], true);
+        }
+      }
+      const x = pe.exclPa;
+      if (x >= 0 && tl.pa[i] === x - (x % 4096)) pe.exclPa = -1;
+      return;
+    }
+  }
   switch (sz) {
     case 0: pe.st8(lo, hi, pe.v8[16 * t]); return;
     case 1: pe.st16(lo, hi, pe.v16[8 * t]); return;

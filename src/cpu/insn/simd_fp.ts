@@ -12,7 +12,7 @@
  * Element semantics are those of the scalar forms (fp/ops.ts).
  */
 import type { Fields, InsnDef, Op } from '../decoder.js';
-import { Fmt, Rnd, fpConvert, rmode } from '../fp/softfloat.js';
+import { FPCR_RMODE_SHIFT, Fmt, Rnd, addNearestD, addNearestS, fmaNearestD, fmaNearestS, fpConvert, fpMulAdd, mulNearestD, mulNearestS, rhi, rmode } from '../fp/softfloat.js';
 import * as O from '../fp/ops.js';
 import type { L1, L2, L3 } from '../fp/ops.js';
 import { FPREG, T32, arr, elo, ehi, lanesOf, tcommit, tput, wscalar } from '../fp/vregs.js';
@@ -36,6 +36,13 @@ function v1(fmt: number, q: number, d: number, n: number, f: L1): Op {
 }
 
 function v2(fmt: number, q: number, d: number, n: number, m: number, f: L2): Op {
+  const kind = f === O.FADD ? 0 : f === O.FSUB ? 1 : f === O.FMUL ? 2 : -1;
+  if (kind >= 0 && fmt === Fmt.D && q === 1) return v2FastD(d, n, m, kind, v2Loop(fmt, q, d, n, m, f));
+  if (kind >= 0 && fmt === Fmt.S) return v2FastS(q, d, n, m, kind, v2Loop(fmt, q, d, n, m, f));
+  return v2Loop(fmt, q, d, n, m, f);
+}
+
+function v2Loop(fmt: number, q: number, d: number, n: number, m: number, f: L2): Op {
   const L = lanesOf(fmt, q), wq = q === 1;
   return (pe) => {
     if (!pe.fpEnabled) pe.fpTrap();
@@ -57,8 +64,158 @@ function v2p(fmt: number, q: number, d: number, n: number, m: number, f: L2): Op
   };
 }
 
+const RM_MASK = 3 << FPCR_RMODE_SHIFT;
+
+/**
+ * FMLA/FMLS on double lanes, the hot case of matrix code: the lane loop
+ * unrolled, first trying fmaNearestD on the lanes as host numbers (pe.vf64),
+ * then, when a lane is outside its easy case, the exact fpMulAdd on bits for
+ * every lane (redoing a lane only repeats its IXC). Same semantics as
+ * v3(.., O.FMLA / O.FMLS); FMLS negates Vn's element first (FPNeg is exact).
+ */
+function v3FmlaD(q: number, d: number, n: number, m: number, idx: number, neg: boolean): Op {
+  const wq = q === 1;
+  const k0 = idx < 0 ? 0 : idx, k1 = idx < 0 ? 1 : idx;
+  const sg = neg ? -1 : 1, hs = neg ? 0x80000000 | 0 : 0;
+  return (pe) => {
+    if (!pe.fpEnabled) pe.fpTrap();
+    if ((pe.fpcr & RM_MASK) === 0) {
+      const f = pe.vf64;
+      const r0 = fmaNearestD(pe, f[2 * d], sg * f[2 * n], f[2 * m + k0]);
+      if (r0 === r0) {
+        if (!wq) {
+          f[2 * d] = r0;
+          f[2 * d + 1] = 0;
+          return;
+        }
+        const r1 = fmaNearestD(pe, f[2 * d + 1], sg * f[2 * n + 1], f[2 * m + k1]);
+        if (r1 === r1) {
+          f[2 * d] = r0;
+          f[2 * d + 1] = r1;
+          return;
+        }
+      }
+    }
+    const v = pe.v32, D = 4 * d, N = 4 * n, M = 4 * m;
+    const l0 = fpMulAdd(pe, Fmt.D, v[D], v[D + 1], v[N], v[N + 1] ^ hs, v[M + 2 * k0], v[M + 2 * k0 + 1]);
+    const h0 = rhi;
+    if (wq) {
+      // Lane 0's result is held until lane 1 has read its operands (Vd may alias Vn or Vm).
+      const l1 = fpMulAdd(pe, Fmt.D, v[D + 2], v[D + 3], v[N + 2], v[N + 3] ^ hs, v[M + 2 * k1], v[M + 2 * k1 + 1]);
+      v[D + 2] = l1;
+      v[D + 3] = rhi;
+    } else v[D + 2] = v[D + 3] = 0;
+    v[D] = l0;
+    v[D + 1] = h0;
+  };
+}
+
+/** FMLA/FMLS on single lanes: fmaNearestS on every lane (pe.vf32), else the general lane loop `slow`. */
+function v3FmlaS(q: number, d: number, n: number, m: number, idx: number, neg: boolean, slow: Op): Op {
+  const wq = q === 1;
+  const sg = neg ? -1 : 1;
+  const k0 = idx < 0 ? 0 : idx, k1 = idx < 0 ? 1 : idx, k2 = idx < 0 ? 2 : idx, k3 = idx < 0 ? 3 : idx;
+  const D = 4 * d, N = 4 * n, M = 4 * m;
+  return (pe) => {
+    if (!pe.fpEnabled) pe.fpTrap();
+    if ((pe.fpcr & RM_MASK) === 0) {
+      const f = pe.vf32;
+      const r0 = fmaNearestS(pe, f[D], sg * f[N], f[M + k0]);
+      const r1 = fmaNearestS(pe, f[D + 1], sg * f[N + 1], f[M + k1]);
+      if (r0 === r0 && r1 === r1) {
+        if (!wq) {
+          f[D] = r0; f[D + 1] = r1;
+          pe.v32[D + 2] = pe.v32[D + 3] = 0;
+          return;
+        }
+        const r2 = fmaNearestS(pe, f[D + 2], sg * f[N + 2], f[M + k2]);
+        const r3 = fmaNearestS(pe, f[D + 3], sg * f[N + 3], f[M + k3]);
+        if (r2 === r2 && r3 === r3) {
+          f[D] = r0; f[D + 1] = r1; f[D + 2] = r2; f[D + 3] = r3;
+          return;
+        }
+      }
+    }
+    slow(pe);
+  };
+}
+
+/**
+ * FADD (kind 0), FSUB (1), FMUL (2) on double lanes: addNearestD/mulNearestD
+ * on both lanes (pe.vf64), else the general lane loop `slow`.
+ */
+function v2FastD(d: number, n: number, m: number, kind: number, slow: Op): Op {
+  const D = 2 * d, N = 2 * n, M = 2 * m;
+  return (pe) => {
+    if (!pe.fpEnabled) pe.fpTrap();
+    if ((pe.fpcr & RM_MASK) === 0) {
+      const f = pe.vf64;
+      const a0 = f[N], a1 = f[N + 1], b0 = f[M], b1 = f[M + 1];
+      let r0: number, r1: number;
+      if (kind === 2) {
+        r0 = mulNearestD(pe, a0, b0);
+        r1 = mulNearestD(pe, a1, b1);
+      } else if (kind === 1) {
+        r0 = addNearestD(pe, a0, -b0);
+        r1 = addNearestD(pe, a1, -b1);
+      } else {
+        r0 = addNearestD(pe, a0, b0);
+        r1 = addNearestD(pe, a1, b1);
+      }
+      if (r0 === r0 && r1 === r1) {
+        f[D] = r0;
+        f[D + 1] = r1;
+        return;
+      }
+    }
+    slow(pe);
+  };
+}
+
+/** FADD (kind 0), FSUB (1), FMUL (2) on single lanes, as v2FastD. */
+function v2FastS(q: number, d: number, n: number, m: number, kind: number, slow: Op): Op {
+  const wq = q === 1;
+  const D = 4 * d, N = 4 * n, M = 4 * m;
+  return (pe) => {
+    if (!pe.fpEnabled) pe.fpTrap();
+    if ((pe.fpcr & RM_MASK) === 0) {
+      const f = pe.vf32;
+      let r0: number, r1: number, r2 = 0, r3 = 0;
+      if (kind === 2) {
+        r0 = mulNearestS(pe, f[N], f[M]);
+        r1 = mulNearestS(pe, f[N + 1], f[M + 1]);
+        if (wq) { r2 = mulNearestS(pe, f[N + 2], f[M + 2]); r3 = mulNearestS(pe, f[N + 3], f[M + 3]); }
+      } else if (kind === 1) {
+        r0 = addNearestS(pe, f[N], -f[M]);
+        r1 = addNearestS(pe, f[N + 1], -f[M + 1]);
+        if (wq) { r2 = addNearestS(pe, f[N + 2], -f[M + 2]); r3 = addNearestS(pe, f[N + 3], -f[M + 3]); }
+      } else {
+        r0 = addNearestS(pe, f[N], f[M]);
+        r1 = addNearestS(pe, f[N + 1], f[M + 1]);
+        if (wq) { r2 = addNearestS(pe, f[N + 2], f[M + 2]); r3 = addNearestS(pe, f[N + 3], f[M + 3]); }
+      }
+      if (r0 === r0 && r1 === r1 && r2 === r2 && r3 === r3) {
+        f[D] = r0;
+        f[D + 1] = r1;
+        if (wq) {
+          f[D + 2] = r2;
+          f[D + 3] = r3;
+        } else pe.v32[D + 2] = pe.v32[D + 3] = 0;
+        return;
+      }
+    }
+    slow(pe);
+  };
+}
+
 /** Vd[i] = f(Vd[i], Vn[i], Vm[idx < 0 ? i : idx]). */
 function v3(fmt: number, q: number, d: number, n: number, m: number, idx: number, f: L3): Op {
+  if (fmt === Fmt.D && (f === O.FMLA || f === O.FMLS)) return v3FmlaD(q, d, n, m, idx, f === O.FMLS);
+  if (fmt === Fmt.S && (f === O.FMLA || f === O.FMLS)) return v3FmlaS(q, d, n, m, idx, f === O.FMLS, v3Loop(fmt, q, d, n, m, idx, f));
+  return v3Loop(fmt, q, d, n, m, idx, f);
+}
+
+function v3Loop(fmt: number, q: number, d: number, n: number, m: number, idx: number, f: L3): Op {
   const L = lanesOf(fmt, q), wq = q === 1;
   return (pe) => {
     if (!pe.fpEnabled) pe.fpTrap();

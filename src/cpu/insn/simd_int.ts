@@ -358,23 +358,42 @@ function longOp(op: LongOp, size: number, part: number, d: number, n: number, m:
   };
 }
 
-/** PMULL/PMULL2 of 64-bit lanes (FEAT_PMULL): the 128-bit carry-less product of one doubleword of Vn and Vm. */
+/**
+ * PMULL/PMULL2 of 64-bit lanes (FEAT_PMULL): the 128-bit carry-less product of one doubleword of Vn and Vm.
+ * Four bits of Vn's doubleword at a time (Horner's scheme, from the top nibble): a table of the products of
+ * Vm's doubleword with every 4-bit polynomial, kept per instruction and rebuilt only when that doubleword
+ * changes (folding loops such as CRC and GHASH multiply by a constant).
+ */
 function pmull64Op(part: number, d: number, n: number, m: number): Op {
   const o = part ? 2 : 0;
+  const T = new Int32Array(48); // T[3k..3k+2]: bits 95:0 of b * k (carry-less), k = 0..15
+  let tbl = 0, tbh = 0, have = false;
+  const build = (bl: number, bh: number): void => {
+    T[3] = bl; T[4] = bh; T[5] = 0;
+    for (let k = 2; k < 16; k++) {
+      const h = 3 * (k >> 1), t = 3 * k;
+      // T[k] = T[k >> 1] << 1, plus b when k is odd
+      let w0 = T[h] << 1, w1 = (T[h + 1] << 1) | (T[h] >>> 31), w2 = (T[h + 2] << 1) | (T[h + 1] >>> 31);
+      if (k & 1) { w0 ^= bl; w1 ^= bh; }
+      T[t] = w0; T[t + 1] = w1; T[t + 2] = w2;
+    }
+    tbl = bl; tbh = bh; have = true;
+  };
   return (pe) => {
     if (!pe.fpEnabled) pe.fpTrap();
     const v = pe.v32;
     const al = v[4 * n + o], ah = v[4 * n + o + 1], bl = v[4 * m + o], bh = v[4 * m + o + 1];
-    let r0 = 0, r1 = 0, r2 = 0, r3 = 0;
-    for (let i = 0; i < 64; i++) {
-      const bit = i < 32 ? (bl >>> i) & 1 : (bh >>> (i - 32)) & 1;
-      if (bit === 0) continue;
-      // (ah:al) << i spread over four words
-      const w = i >> 5, s = i & 31;
-      const x0 = al << s, x1 = s === 0 ? ah : (ah << s) | (al >>> (32 - s)), x2 = s === 0 ? 0 : ah >>> (32 - s);
-      if (w === 0) { r0 ^= x0; r1 ^= x1; r2 ^= x2; } else { r1 ^= x0; r2 ^= x1; r3 ^= x2; }
+    if (!have || bl !== tbl || bh !== tbh) build(bl, bh);
+    // al * b and ah * b, 96 bits each
+    let l0 = 0, l1 = 0, l2 = 0, h0 = 0, h1 = 0, h2 = 0;
+    for (let s = 28; s >= 0; s -= 4) {
+      l2 = (l2 << 4) | (l1 >>> 28); l1 = (l1 << 4) | (l0 >>> 28); l0 <<= 4;
+      h2 = (h2 << 4) | (h1 >>> 28); h1 = (h1 << 4) | (h0 >>> 28); h0 <<= 4;
+      const kl = 3 * ((al >>> s) & 15), kh = 3 * ((ah >>> s) & 15);
+      l0 ^= T[kl]; l1 ^= T[kl + 1]; l2 ^= T[kl + 2];
+      h0 ^= T[kh]; h1 ^= T[kh + 1]; h2 ^= T[kh + 2];
     }
-    v[4 * d] = r0; v[4 * d + 1] = r1; v[4 * d + 2] = r2; v[4 * d + 3] = r3;
+    v[4 * d] = l0; v[4 * d + 1] = l1 ^ h0; v[4 * d + 2] = l2 ^ h1; v[4 * d + 3] = h2;
   };
 }
 

@@ -131,6 +131,26 @@ export class VGicV3 implements VirtualGic {
   private readonly physActive: Uint8Array;
   /** The vCPU whose list registers hold the interrupt, -1 if none. */
   private readonly owner: Int16Array;
+  /** 1 where owner >= 0 (kept with setOwner), so that scans can skip idle interrupts four at a time. */
+  private readonly owned: Uint8Array;
+  /**
+   * 32-bit views of pendLatch, level, active and owned: four interrupts per
+   * word. flush() and hasPending() skip a word that is zero in all of them
+   * (nothing pending, asserted, active or in a list register), so a vCPU
+   * entry does not walk every SPI one by one.
+   */
+  private readonly pend32: Uint32Array;
+  private readonly level32: Uint32Array;
+  private readonly active32: Uint32Array;
+  private readonly owned32: Uint32Array;
+  /**
+   * One bit per group of four slots (bit g & 31 of word g >> 5): set by mark()
+   * whenever an interrupt of the group becomes pending, asserted, active or
+   * owned, cleared by the scans when they find the group idle. A clear bit
+   * means the group is idle, so a scan reads one bit per 4 interrupts and one
+   * word per 128.
+   */
+  private readonly hint: Uint32Array;
   /** SPI routing (GICD_IROUTER<n>): Aff2:Aff1:Aff0 in bits 23:0, Aff3 in bits 31:24 (packed like `affinity`). */
   private readonly route: Uint32Array;
 
@@ -170,6 +190,13 @@ export class VGicV3 implements VirtualGic {
     this.isHw = new Uint8Array(total);
     this.physActive = new Uint8Array(total);
     this.owner = new Int16Array(total);
+    this.owned = new Uint8Array(total);
+    // total = 32 * vcpus + spis is a multiple of 4 (spis is a multiple of 32), and so is every group's first slot.
+    this.pend32 = new Uint32Array(this.pendLatch.buffer);
+    this.level32 = new Uint32Array(this.level.buffer);
+    this.active32 = new Uint32Array(this.active.buffer);
+    this.owned32 = new Uint32Array(this.owned.buffer);
+    this.hint = new Uint32Array(Math.ceil(total / 128));
     this.route = new Uint32Array(spis);
     this.waker = new Uint8Array(n);
     this.lrSlot = new Int32Array(n * NUM_LRS);
@@ -189,6 +216,8 @@ export class VGicV3 implements VirtualGic {
     this.active.fill(0);
     this.physActive.fill(0);
     this.owner.fill(-1);
+    this.owned.fill(0);
+    this.hint.fill(0);
     this.route.fill(0);
     this.waker.fill(1);
     this.lrSlot.fill(-1);
@@ -226,6 +255,48 @@ export class VGicV3 implements VirtualGic {
     return this.pending(s) && this.enabled[s] !== 0 && this.groupEnabled(s);
   }
 
+  private setOwner(s: number, v: number): void {
+    this.owner[s] = v;
+    this.owned[s] = v >= 0 ? 1 : 0;
+    if (v >= 0) this.mark(s);
+  }
+  /** Slot `s` may have become pending, asserted, active or owned: its group is no longer known idle. */
+  private mark(s: number): void {
+    this.hint[s >> 7] |= 1 << ((s >> 2) & 31);
+  }
+  /**
+   * The first busy group of four slots at or after `s0` (a multiple of 4) and
+   * before `end`: some interrupt in it is pending, asserted, active or in a
+   * list register. Returns `end` if there is none.
+   */
+  private nextBusy4(s0: number, end: number): number {
+    const p = this.pend32, l = this.level32, a = this.active32, o = this.owned32, h = this.hint;
+    for (let g = s0 >> 2, ge = end >> 2; g < ge; g++) {
+      const bits = h[g >> 5] >>> (g & 31);
+      if (bits === 0) {
+        g |= 31; // nothing marked in the rest of this hint word
+        continue;
+      }
+      if ((bits & 1) === 0) continue;
+      if ((p[g] | l[g] | a[g] | o[g]) !== 0) return g << 2;
+      h[g >> 5] &= ~(1 << (g & 31));
+    }
+    return end;
+  }
+  /** The first group of four slots at or after `s0` and before `end` with a pending latch or an asserted input, or `end`. */
+  private nextPending4(s0: number, end: number): number {
+    const p = this.pend32, l = this.level32, h = this.hint;
+    for (let g = s0 >> 2, ge = end >> 2; g < ge; g++) {
+      const bits = h[g >> 5] >>> (g & 31);
+      if (bits === 0) {
+        g |= 31;
+        continue;
+      }
+      if ((bits & 1) !== 0 && (p[g] | l[g]) !== 0) return g << 2;
+    }
+    return end;
+  }
+
   private kick(v: number): void {
     if (v >= 0 && this.onKick !== null) this.onKick(v);
   }
@@ -244,6 +315,7 @@ export class VGicV3 implements VirtualGic {
     // Edge-triggered: a rising input sets the pending latch. Level: the input is the pending state.
     if (this.edge[s] && !this.isHw[s] && l && !this.level[s]) this.pendLatch[s] = 1;
     this.level[s] = l;
+    if (l) this.mark(s);
     this.changed(s);
   }
 
@@ -274,6 +346,7 @@ export class VGicV3 implements VirtualGic {
       const s = 32 * v + intid;
       if (group === 0 && this.group[s] !== 0) continue;
       this.pendLatch[s] = 1;
+      this.mark(s);
       this.changed(s);
     }
   }
@@ -384,6 +457,7 @@ export class VGicV3 implements VirtualGic {
       this.physActive[s] = 0;
       this.active[s] = 0;
       if (m.resample !== null) this.level[s] = m.resample() ? 1 : 0;
+      this.mark(s);
       this.updatePhysIrq(vcpu);
       if (this.physLine(m)) this.kick(vcpu);
     }
@@ -394,7 +468,7 @@ export class VGicV3 implements VirtualGic {
   private considerCandidate(s: number, v: number, n: number): number {
     const act = this.active[s] !== 0;
     if (!act && !this.deliverable(s)) {
-      if (this.owner[s] === v) this.owner[s] = -1;
+      if (this.owner[s] === v) this.setOwner(s, -1);
       return n;
     }
     if (n === this.cand.length) {
@@ -417,16 +491,22 @@ export class VGicV3 implements VirtualGic {
       if (m.vcpu === vcpu && this.physLine(m)) {
         this.physActive[m.slot] = 1;
         this.pendLatch[m.slot] = 1;
+        this.mark(m.slot);
       }
     }
+    // Groups of four idle interrupts (see nextBusy4) would not be candidates: skipped.
     let n = 0;
     const base = 32 * vcpu;
-    for (let i = 0; i < 32; i++) n = this.considerCandidate(base + i, vcpu, n);
+    for (let s0 = this.nextBusy4(base, base + 32); s0 < base + 32; s0 = this.nextBusy4(s0 + 4, base + 32)) {
+      for (let s = s0; s < s0 + 4; s++) n = this.considerCandidate(s, vcpu, n);
+    }
     const p = 32 * this.nrVcpus;
-    for (let i = 0; i < this.nrSpis; i++) {
-      const s = p + i;
-      const o = this.owner[s];
-      if (o === vcpu || (o < 0 && (this.active[s] || this.deliverable(s)) && this.target(s) === vcpu)) n = this.considerCandidate(s, vcpu, n);
+    const end = p + this.nrSpis;
+    for (let s0 = this.nextBusy4(p, end); s0 < end; s0 = this.nextBusy4(s0 + 4, end)) {
+      for (let s = s0; s < s0 + 4; s++) {
+        const o = this.owner[s];
+        if (o === vcpu || (o < 0 && (this.active[s] || this.deliverable(s)) && this.target(s) === vcpu)) n = this.considerCandidate(s, vcpu, n);
+      }
     }
     // Selection sort of the few best (n is small in practice).
     const used = Math.min(n, NUM_LRS);
@@ -466,10 +546,10 @@ export class VGicV3 implements VirtualGic {
       }
       srr[2 * id] = this.intidOf(s);
       srr[2 * id + 1] = hi;
-      this.owner[s] = vcpu;
+      this.setOwner(s, vcpu);
       this.lrSlot[vcpu * NUM_LRS + i] = s;
     }
-    for (let i = used; i < n; i++) if (!this.active[this.cand[i]] && this.owner[this.cand[i]] === vcpu) this.owner[this.cand[i]] = -1;
+    for (let i = used; i < n; i++) if (!this.active[this.cand[i]] && this.owner[this.cand[i]] === vcpu) this.setOwner(this.cand[i], -1);
     // Underflow maintenance when interrupts are left waiting; EOIcount restarts.
     const hcr = srr[2 * SR_ICH_HCR] & HCR_KEEP;
     srr[2 * SR_ICH_HCR] = hcr | HCR_EN | (n > NUM_LRS ? HCR_UIE : 0);
@@ -500,7 +580,8 @@ export class VGicV3 implements VirtualGic {
           this.pendLatch[s] = 0; // acknowledged: a software-pended level interrupt is consumed
         }
       }
-      if (!pend && !act && this.owner[s] === vcpu) this.owner[s] = -1;
+      if (!pend && !act && this.owner[s] === vcpu) this.setOwner(s, -1);
+      this.mark(s);
       // The LR's contents are back in the distributor state: clear it so that a re-entry without flush cannot deliver twice.
       srr[2 * id] = srr[2 * id + 1] = 0;
     }
@@ -523,12 +604,17 @@ export class VGicV3 implements VirtualGic {
       vmcr = pe.gic.vmcr;
     }
     if (this.physIrqPending(vcpu)) return true;
+    // Only pending interrupts wake: groups of four with no pending latch and no input asserted are skipped.
     const base = 32 * vcpu;
-    for (let i = 0; i < 32; i++) if (this.wakes(base + i, vmcr)) return true;
+    for (let s0 = this.nextPending4(base, base + 32); s0 < base + 32; s0 = this.nextPending4(s0 + 4, base + 32)) {
+      for (let s = s0; s < s0 + 4; s++) if (this.wakes(s, vmcr)) return true;
+    }
     const p = 32 * this.nrVcpus;
-    for (let i = 0; i < this.nrSpis; i++) {
-      const s = p + i;
-      if (this.wakes(s, vmcr) && (this.owner[s] === vcpu || (this.owner[s] < 0 && this.target(s) === vcpu))) return true;
+    const end = p + this.nrSpis;
+    for (let s0 = this.nextPending4(p, end); s0 < end; s0 = this.nextPending4(s0 + 4, end)) {
+      for (let s = s0; s < s0 + 4; s++) {
+        if (this.wakes(s, vmcr) && (this.owner[s] === vcpu || (this.owner[s] < 0 && this.target(s) === vcpu))) return true;
+      }
     }
     return false;
   }
@@ -666,6 +752,7 @@ export class VGicV3 implements VirtualGic {
         case 0x200:
           if (set) {
             this.pendLatch[s] = 1;
+            this.mark(s);
             this.changed(s);
           }
           break;
@@ -674,7 +761,10 @@ export class VGicV3 implements VirtualGic {
           if (set) this.pendLatch[s] = 0;
           break;
         case 0x300:
-          if (set) this.active[s] = 1;
+          if (set) {
+            this.active[s] = 1;
+            this.mark(s);
+          }
           break;
         case 0x380:
           if (set) {
@@ -684,6 +774,7 @@ export class VGicV3 implements VirtualGic {
               this.physActive[s] = 0;
               const m = this.hwBySlot.get(s)!;
               if (m.resample !== null) this.level[s] = m.resample() ? 1 : 0;
+              this.mark(s);
               this.changed(s);
             }
           }

@@ -2,7 +2,7 @@
 // Entered at EL1 with the MMU off (as QEMU's -kernel does for an ELF at EL1):
 // sets up the stack, clears .bss, installs the exception vectors, calls main(),
 // and powers off through PSCI SYSTEM_OFF (HVC conduit) with main's result in x1
-// so a debugger sees it.
+// so a debugger sees it. Built with -DGUEST_FP it also enables FP/SIMD first.
     .section .text.start, "ax"
     .global _start
 _start:
@@ -16,6 +16,11 @@ _start:
     b       1b
 2:  ldr     x0, =vectors
     msr     vbar_el1, x0
+#ifdef GUEST_FP
+    // FP/SIMD guests (build-guest.sh with GUEST_FP=1): no FP/SIMD traps at EL1 or EL0 (CPACR_EL1.FPEN = 0b11).
+    mov     x0, #(3 << 20)
+    msr     cpacr_el1, x0
+#endif
     isb
     bl      main
     mov     x1, x0

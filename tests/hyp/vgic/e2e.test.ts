@@ -24,6 +24,8 @@ import { runWithVgic } from './l0.js';
 import { Hypervisor } from '../../../src/hyp/index.js';
 import { VGicV3 } from '../../../src/hyp/vgic/vgic.js';
 import { parseElf } from '../../../src/vmm/elf.js';
+import { VECTOR_IRQ } from '../../../src/cpu/exceptions.js';
+import { TimerId } from '../../../src/cpu/timer.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const ELF = join(ROOT, 'tests', 'guests', 'gic-timer', 'gic-timer.elf');
@@ -39,7 +41,10 @@ test('gic-timer on nestvisor under a minimal L0 with VGicV3 prints the expected 
   assert.equal(r.irqExits, 2, 'the two timer interrupts that fire while the guest spins exit to L0 (the others wake it from WFI)');
 });
 
-function runOnCore(attach: boolean): { output: string; exit: string; irqExits: number } {
+/** A virtual timer interrupt taken by the guest: the virtual count at the IRQ exception entry and the CVAL it fired for. */
+interface TimerIrq { count: number; cval: number }
+
+function runOnCore(attach: boolean, timerIrqs: TimerIrq[] = []): { output: string; exit: string; irqExits: number } {
   const img = parseElf(readFileSync(ELF));
   const hv = new Hypervisor();
   const vm = hv.createVm([{ kind: 'irqchip', gic: (info) => new VGicV3(info) }]);
@@ -49,6 +54,13 @@ function runOnCore(attach: boolean): { output: string; exit: string; irqExits: n
   const vcpu = vm.createVcpu();
   if (attach) (vm.gic as VGicV3).attachVcpu(0, vcpu.pe);
   vm.reset(img.entry);
+  // Every IRQ the guest takes at EL1 while its virtual timer condition holds (enabled, ISTATUS) is a timer interrupt (the SGIs come later, with the timer off).
+  vcpu.pe.onException = (pe, target, vector) => {
+    if (target !== 1 || vector !== VECTOR_IRQ) return;
+    const ctl = pe.timer.readCtl(TimerId.Virt);
+    if ((ctl & 5) !== 5) return;
+    timerIrqs.push({ count: pe.timer.liveCount(), cval: Number(pe.readSysreg('CNTV_CVAL_EL0')) });
+  };
   let output = '';
   for (let i = 0; i < 10_000; i++) {
     const e = vcpu.run({ budget: 5_000_000 });
@@ -71,6 +83,26 @@ for (const attach of [false, true]) {
     assert.deepEqual(lines(r.output), lines(readFileSync(EXPECTED, 'utf8')));
   });
 }
+
+test('gic-timer on the hypervisor core (attachVcpu): a virtual timer interrupt every 1 ms, 62500 counter ticks apart', () => {
+  const PERIOD = 62_500; // the guest's CNTV_TVAL: 1 ms at 62.5 MHz
+  const irqs: TimerIrq[] = [];
+  const r = runOnCore(true, irqs);
+  assert.equal(r.exit, 'shutdown', r.output);
+  // 5 (EOImode 0) + 3 (EOImode 1) sleeping in WFI, then 2 spinning: ten interrupts, as the guest also reports.
+  assert.equal(irqs.length, 10, JSON.stringify(irqs));
+  for (const [i, q] of irqs.entries()) {
+    // Taken once the deadline is reached and promptly after it: from WFI at the deadline, while spinning within the next block or two.
+    const late = q.count - q.cval;
+    assert.ok(late >= 0 && late < 16, `interrupt ${i}: taken ${late} ticks after its deadline`);
+  }
+  // The guest re-arms (TVAL = PERIOD) in its loop right after each interrupt, so consecutive interrupts of one
+  // phase are PERIOD ticks apart plus the few instructions of the handler and the loop.
+  const gaps = irqs.slice(1).map((q, i) => q.count - irqs[i].count);
+  for (const i of [0, 1, 2, 3, 5, 6, 8]) {
+    assert.ok(gaps[i] >= PERIOD && gaps[i] < PERIOD + 200, `gap ${i} -> ${i + 1}: ${gaps[i]} ticks (${JSON.stringify(gaps)})`);
+  }
+});
 
 const QEMU = 'qemu-system-aarch64';
 const haveQemu = spawnSync(QEMU, ['--version'], { stdio: 'ignore' }).status === 0;

@@ -380,3 +380,52 @@ test('hasPending (WFI wake-up) counts only what the virtual CPU interface could 
   pe.writeSysreg('ICH_VMCR_EL2', (0xf8n << 24n) | 2n);
   assert.equal(g.hasPending(0), false, 'reset: disabled');
 });
+
+test('flush skips idle interrupts four at a time: every way of becoming pending or active is still seen, at both ends of 960 SPIs', () => {
+  // Regression test for the scan summary (VGicV3.hint): flush/hasPending no longer visit every SPI, only groups
+  // marked since they were last found idle. Each step below first lets a flush find everything idle.
+  const g = new VGicV3({ vcpus: 2, spis: 960 });
+  const first = 32, last = 32 + 960 - 1;
+  enableSpis(g, [first, 37, 500, last]);
+  w32(g, SGI(1) + 0x100, 1 << 9); // SGI 9 of vCPU 1
+  const pe0 = gicPe([]), pe1 = gicPe([]);
+  const lrIntids = (pe: PE): number[] => [0, 1, 2, 3].filter((n) => lrState(pe, n) !== 0).map((n) => Number(pe.readSysreg(`ICH_LR${n}_EL2`) & 0xffffn));
+  const idle = (): void => {
+    for (const [v, pe] of [[0, pe0], [1, pe1]] as const) {
+      g.flush(v, pe);
+      assert.deepEqual(lrIntids(pe), [], `vCPU ${v} idle`);
+      g.sync(v, pe);
+      assert.equal(g.hasPending(v), false);
+    }
+  };
+  const expect = (v: number, pe: PE, ids: number[], msg: string): void => {
+    assert.equal(g.hasPending(v), ids.length > 0 && !ids.every((i) => g.irqState(i, v)!.active), msg);
+    g.flush(v, pe);
+    assert.deepEqual(lrIntids(pe).sort((a, b) => a - b), ids, msg);
+    g.sync(v, pe);
+  };
+  idle();
+  g.setIrqLevel(last, true); // level input (SPIs route to affinity 0 by default)
+  expect(0, pe0, [last], 'level input of the last SPI');
+  g.setIrqLevel(last, false);
+  idle();
+  w32(g, D + 0x200 + 4 * (first >> 5), 1 << (first & 31)); // ISPENDR
+  expect(0, pe0, [first], 'ISPENDR of the first SPI');
+  w32(g, D + 0x280 + 4 * (first >> 5), 1 << (first & 31)); // ICPENDR
+  idle();
+  w32(g, D + 0x300 + 4 * (500 >> 5), 1 << (500 & 31)); // ISACTIVER: active only, does not wake
+  expect(0, pe0, [500], 'ISACTIVER');
+  w32(g, D + 0x380 + 4 * (500 >> 5), 1 << (500 & 31));
+  idle();
+  g.mmioWrite(0, D + 0x6000 + 8 * 37, 8, 1, 0); // SPI 37 to vCPU 1, edge-triggered
+  w32(g, D + 0xc00 + 4 * (37 >> 4), 2 << (2 * (37 & 15)));
+  g.setIrqLevel(37, true);
+  g.setIrqLevel(37, false);
+  expect(0, pe0, [], 'routed to vCPU 1, not 0');
+  expect(1, pe1, [37], 'edge of SPI 37 on vCPU 1');
+  w32(g, D + 0x280 + 4 * (37 >> 5), 1 << (37 & 31)); // not acknowledged: still pending until ICPENDR
+  g.sendSgi(0, (9n << 24n) | 2n);
+  expect(1, pe1, [9], 'SGI 9 to vCPU 1');
+  w32(g, SGI(1) + 0x280, 1 << 9); // GICR_ICPENDR0
+  idle();
+});
