@@ -35,6 +35,14 @@ export class Tlb {
   readonly dev = new Int32Array(TLB_SIZE);
   /** Log2 of the size of the translation that produced the entry (for TLBI by VA of blocks). */
   readonly level = new Int8Array(TLB_SIZE);
+  /**
+   * Slots that have held an entry from a block larger than 4K since the last
+   * full flush (each listed once), so that TLBI by VA can find the 4K pieces
+   * of a block without scanning the whole TLB. Stale slots are harmless.
+   */
+  readonly bigList = new Int32Array(TLB_SIZE);
+  bigCount = 0;
+  private readonly bigMark = new Uint8Array(TLB_SIZE);
   private static readonly EMPTY_VIEW = new DataView(new ArrayBuffer(8));
   private static readonly EMPTY_BYTES = new Uint8Array(8);
 
@@ -44,6 +52,8 @@ export class Tlb {
   }
 
   flushAll(): void {
+    for (let k = 0; k < this.bigCount; k++) this.bigMark[this.bigList[k]] = 0;
+    this.bigCount = 0;
     this.rTagHi.fill(-1);
     this.wTagHi.fill(-1);
     this.xTagHi.fill(-1);
@@ -98,6 +108,10 @@ export class Tlb {
     this.pa[i] = pa;
     this.asid[i] = asid;
     this.level[i] = sizeLog2;
+    if (sizeLog2 > 12 && this.bigMark[i] === 0) {
+      this.bigMark[i] = 1;
+      this.bigList[this.bigCount++] = i;
+    }
     this.dev[i] = device ? -1 : 0;
     if (perms & 1) { this.rTag[i] = tag; this.rTagHi[i] = tagHi; }
     if (perms & 2) { this.wTag[i] = tag; this.wTagHi[i] = tagHi; }

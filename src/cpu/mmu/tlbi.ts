@@ -73,10 +73,14 @@ export function tlbiVa(pe: PE, valo: number, vahi: number, broadcast = false): v
   if (hi & 0x800000) hi = (hi | 0xff000000) >>> 0;
   for (const p of targets(pe, broadcast)) {
     const s = tlbShape(p);
-    const scan = s.large || s.tagged;
     for (const t of p.tlbs) {
-      if (scan) dropCovering(t, page);
-      else t.flushVa(lo, hi);
+      // Entries from tagged VAs can sit in any slot: scan everything. Otherwise
+      // the page's own slot, plus the slots that ever held a block entry.
+      if (s.tagged) dropCovering(t, page);
+      else {
+        t.flushVa(lo, hi);
+        if (s.large) dropCoveringBlocks(t, page);
+      }
     }
   }
 }
@@ -97,6 +101,19 @@ export function tlbiAsidE1(pe: PE, _valo: number, vahi: number, broadcast = fals
  */
 function dropCovering(t: Tlb, page: number): void {
   for (let i = 0; i < TLB_SIZE; i++) {
+    const span = t.level[i] > 12 ? 2 ** (t.level[i] - 12) : 1;
+    const key = Math.floor(page / span);
+    if (t.rTagHi[i] !== -1 && Math.floor(((t.rTagHi[i] & 0xfff) * TWO32 + (t.rTag[i] >>> 0)) / span) === key) t.rTagHi[i] = -1;
+    if (t.wTagHi[i] !== -1 && Math.floor(((t.wTagHi[i] & 0xfff) * TWO32 + (t.wTag[i] >>> 0)) / span) === key) t.wTagHi[i] = -1;
+    if (t.xTagHi[i] !== -1 && Math.floor(((t.xTagHi[i] & 0xfff) * TWO32 + (t.xTag[i] >>> 0)) / span) === key) t.xTagHi[i] = -1;
+  }
+}
+
+/** Like dropCovering, for the slots of `t` that have held entries of blocks larger than 4K (Tlb.bigList). */
+function dropCoveringBlocks(t: Tlb, page: number): void {
+  const list = t.bigList;
+  for (let k = 0; k < t.bigCount; k++) {
+    const i = list[k];
     const span = t.level[i] > 12 ? 2 ** (t.level[i] - 12) : 1;
     const key = Math.floor(page / span);
     if (t.rTagHi[i] !== -1 && Math.floor(((t.rTagHi[i] & 0xfff) * TWO32 + (t.rTag[i] >>> 0)) / span) === key) t.rTagHi[i] = -1;
