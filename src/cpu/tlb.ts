@@ -11,6 +11,11 @@ export const TLB_BITS = 10;
 export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
 
+/** Key of the block of 2^sizeLog2 bytes holding VA page `vpage` (VA[55:12]). */
+export function blockKey(sizeLog2: number, vpage: number): number {
+  return sizeLog2 * 17592186044416 + Math.floor(vpage / 2 ** (sizeLog2 - 12));
+}
+
 export class Tlb {
   /** VA[43:12] as an int32, and VA[63:44]; tagHi -1 marks an empty slot. */
   readonly rTag = new Int32Array(TLB_SIZE);
@@ -42,6 +47,13 @@ export class Tlb {
    */
   readonly bigList = new Int32Array(TLB_SIZE);
   bigCount = 0;
+  /**
+   * The blocks those entries came from, as keys `log2size * 2^44 + VA[55:12] >> (log2size - 12)`,
+   * and a bit mask of the block sizes present: a TLBI by VA outside every cached block
+   * (the common case: user pages) then skips the scan of bigList.
+   */
+  readonly blockKeys = new Set<number>();
+  blockSizes = 0;
   private readonly bigMark = new Uint8Array(TLB_SIZE);
   private static readonly EMPTY_VIEW = new DataView(new ArrayBuffer(8));
   private static readonly EMPTY_BYTES = new Uint8Array(8);
@@ -54,6 +66,8 @@ export class Tlb {
   flushAll(): void {
     for (let k = 0; k < this.bigCount; k++) this.bigMark[this.bigList[k]] = 0;
     this.bigCount = 0;
+    this.blockKeys.clear();
+    this.blockSizes = 0;
     this.rTagHi.fill(-1);
     this.wTagHi.fill(-1);
     this.xTagHi.fill(-1);
@@ -86,6 +100,15 @@ export class Tlb {
     for (let i = 0; i < TLB_SIZE; i++) if (this.wTagHi[i] !== -1 && this.pa[i] === pa) this.wTagHi[i] = -1;
   }
 
+  /** Whether VA page `vpage` (VA[55:12]) lies in a block some entry of this TLB came from. */
+  inCachedBlock(vpage: number): boolean {
+    let sizes = this.blockSizes;
+    for (let l = 13; sizes >= 2 ** (l - 12) && l < 48; l++) {
+      if (sizes & 2 ** (l - 12) && this.blockKeys.has(blockKey(l, vpage))) return true;
+    }
+    return false;
+  }
+
   /** Enters a page. `perms` bit 0 read, 1 write, 2 execute. */
   fill(lo: number, hi: number, perms: number, view: DataView, bytes: Uint8Array, off: number, pa: number, asid: number, sizeLog2: number, device: boolean): void {
     const i = (lo >>> 12) & TLB_MASK;
@@ -108,9 +131,14 @@ export class Tlb {
     this.pa[i] = pa;
     this.asid[i] = asid;
     this.level[i] = sizeLog2;
-    if (sizeLog2 > 12 && this.bigMark[i] === 0) {
-      this.bigMark[i] = 1;
-      this.bigList[this.bigCount++] = i;
+    if (sizeLog2 > 12) {
+      if (this.bigMark[i] === 0) {
+        this.bigMark[i] = 1;
+        this.bigList[this.bigCount++] = i;
+      }
+      const vpage = (hi & 0xffffff) * 1048576 + (lo >>> 12);
+      this.blockKeys.add(blockKey(sizeLog2, vpage));
+      this.blockSizes |= 2 ** (sizeLog2 - 12);
     }
     this.dev[i] = device ? -1 : 0;
     if (perms & 1) { this.rTag[i] = tag; this.rTagHi[i] = tagHi; }

@@ -79,7 +79,7 @@ export function tlbiVa(pe: PE, valo: number, vahi: number, broadcast = false): v
       if (s.tagged) dropCovering(t, page);
       else {
         t.flushVa(lo, hi);
-        if (s.large) dropCoveringBlocks(t, page);
+        if (s.large && t.inCachedBlock(page)) dropCoveringBlocks(t, page);
       }
     }
   }
