@@ -835,23 +835,24 @@ function fmaDNearest(env: FPEnv, clo: number, chi: number, alo: number, ahi: num
 // as the full operation would, or NaN, with nothing changed, when the operands or the result are
 // outside the easy case: operands normal and finite, the exact result comfortably normal (so FZ,
 // DN, underflow and overflow play no part), and the rounding provably the one the exact path does.
+// Magnitudes are taken with Math.abs (branch-free: operand signs are unpredictable).
 // The rounding test uses monotonicity of rounding: when RN(s + x1) = RN(s + x2) = s for x1 <= e <= x2,
 // RN(s + e) = s as well.
 
 /** FPMulAdd(c, a, b) of doubles (c + a * b, one rounding). */
 export function fmaNearestD(env: FPEnv, c: number, a: number, b: number): number {
   const p = a * b;
-  const aa = a < 0 ? -a : a, ab = b < 0 ? -b : b, ap = p < 0 ? -p : p, ac = c < 0 ? -c : c;
+  const aa = Math.abs(a), ab = Math.abs(b), ap = Math.abs(p), ac = Math.abs(c);
   if (!(aa >= MIN_D && aa < 1e299 && ab >= MIN_D && ab < 1e299 && ac >= MIN_D && ac < 1e300 && ap >= 2.5e-292 && ap < 1e300)) return NaN;
   // c + p = s + e1 exactly (TwoSum); the product's own error e has |e| <= 2^-53 |p|.
   const s = c + p;
-  const as = s < 0 ? -s : s;
+  const as = Math.abs(s);
   if (!(as > 4.5e-308)) return NaN;
   const bb = s - c;
   const e1 = c - (s - bb) + (p - bb);
   if (env.fpsr & FPSR_IXC) {
     // IXC is sticky and already set: only the rounded value matters.
-    const x = ((e1 < 0 ? -e1 : e1) + ap * 1.1102230246251565e-16) * 1.000001;
+    const x = (Math.abs(e1) + ap * 1.1102230246251565e-16) * 1.000001;
     if (s + x === s && s - x === s) return s;
   }
   twoProd(a, b);
@@ -869,7 +870,7 @@ export function fmaNearestD(env: FPEnv, c: number, a: number, b: number): number
 /** FPMul of doubles. */
 export function mulNearestD(env: FPEnv, a: number, b: number): number {
   const p = a * b;
-  const aa = a < 0 ? -a : a, ab = b < 0 ? -b : b, ap = p < 0 ? -p : p;
+  const aa = Math.abs(a), ab = Math.abs(b), ap = Math.abs(p);
   if (!(aa >= MIN_D && aa < 1e299 && ab >= MIN_D && ab < 1e299 && ap >= 2.5e-292 && ap < 1e300)) return NaN;
   if ((env.fpsr & FPSR_IXC) === 0) {
     twoProd(a, b);
@@ -881,7 +882,7 @@ export function mulNearestD(env: FPEnv, a: number, b: number): number {
 /** FPAdd of doubles (FPSub: pass -b). */
 export function addNearestD(env: FPEnv, a: number, b: number): number {
   const s = a + b;
-  const aa = a < 0 ? -a : a, ab = b < 0 ? -b : b, as = s < 0 ? -s : s;
+  const aa = Math.abs(a), ab = Math.abs(b), as = Math.abs(s);
   if (!(aa >= MIN_D && aa < 4.49423283715579e307 && ab >= MIN_D && ab < 4.49423283715579e307 && as >= MIN_D)) return NaN;
   if ((env.fpsr & FPSR_IXC) === 0) {
     const bb = s - a;
@@ -893,10 +894,10 @@ export function addNearestD(env: FPEnv, a: number, b: number): number {
 /** FPMulAdd(c, a, b) of singles: a * b is exact in a double; taken only when c + a * b is too. */
 export function fmaNearestS(env: FPEnv, c: number, a: number, b: number): number {
   const p = a * b;
-  const aa = a < 0 ? -a : a, ab = b < 0 ? -b : b, ac = c < 0 ? -c : c;
+  const aa = Math.abs(a), ab = Math.abs(b), ac = Math.abs(c);
   if (!(aa >= MIN_S && aa < 1e30 && ab >= MIN_S && ab < 1e30 && ac >= MIN_S && ac < 3.4e38)) return NaN;
   const s = c + p;
-  const as = s < 0 ? -s : s;
+  const as = Math.abs(s);
   if (!(as >= MIN_S && as < 3.4e38)) return NaN;
   const bb = s - c;
   if (c - (s - bb) + (p - bb) !== 0) return NaN;
@@ -908,7 +909,7 @@ export function fmaNearestS(env: FPEnv, c: number, a: number, b: number): number
 /** FPMul of singles (the double product is exact). */
 export function mulNearestS(env: FPEnv, a: number, b: number): number {
   const p = a * b;
-  const aa = a < 0 ? -a : a, ab = b < 0 ? -b : b, ap = p < 0 ? -p : p;
+  const aa = Math.abs(a), ab = Math.abs(b), ap = Math.abs(p);
   if (!(aa >= MIN_S && ab >= MIN_S && ap >= MIN_S && ap < 3.4e38)) return NaN;
   const r = Math.fround(p);
   if (r !== p) env.fpsr |= FPSR_IXC;
@@ -918,7 +919,7 @@ export function mulNearestS(env: FPEnv, a: number, b: number): number {
 /** FPAdd of singles (FPSub: pass -b); taken only when the double sum is exact. */
 export function addNearestS(env: FPEnv, a: number, b: number): number {
   const s = a + b;
-  const aa = a < 0 ? -a : a, ab = b < 0 ? -b : b, as = s < 0 ? -s : s;
+  const aa = Math.abs(a), ab = Math.abs(b), as = Math.abs(s);
   if (!(aa >= MIN_S && aa < 3.4e38 && ab >= MIN_S && ab < 3.4e38 && as >= MIN_S && as < 3.4e38)) return NaN;
   const bb = s - a;
   if (a - (s - bb) + (b - bb) !== 0) return NaN;

@@ -28,31 +28,9 @@ const ARR = ['8b', '16b', '4h', '8h', '2s', '4s', '1d', '2d'];
 
 // ---- Whole-register accesses -------------------------------------------------------
 
-/**
- * Loads 1 << sz bytes (sz 0..4: B, H, S, D, Q) into Vt, clearing the rest.
- * S, D and Q accesses inside one page hitting the read TLB take one lookup
- * (the conditions of pe.ld64, with the Device-memory alignment test at the
- * access size); anything else goes through pe.ld* as before.
- */
+/** Loads 1 << sz bytes (sz 0..4: B, H, S, D, Q) into Vt, clearing the rest. */
 function loadReg(pe: PE, t: number, sz: number, lo: number, hi: number): void {
   const v = pe.v32, o = 4 * t;
-  if (sz >= 2) {
-    const tl = pe.tlb;
-    const i = (lo >>> 12) & 1023;
-    const mask = (1 << sz) - 1;
-    if (tl.rTag[i] === ((lo >>> 12) | (hi << 20)) && tl.rTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0x1000 - (1 << sz) && (lo & mask & tl.dev[i]) === 0) {
-      const dv = tl.view[i];
-      const a = tl.off[i] + (lo & 0xfff);
-      if (sz === 4) {
-        v[o] = dv.getInt32(a, true); v[o + 1] = dv.getInt32(a + 4, true); v[o + 2] = dv.getInt32(a + 8, true); v[o + 3] = dv.getInt32(a + 12, true);
-      } else if (sz === 3) {
-        v[o] = dv.getInt32(a, true); v[o + 1] = dv.getInt32(a + 4, true); v[o + 2] = 0; v[o + 3] = 0;
-      } else {
-        v[o] = dv.getInt32(a, true); v[o + 1] = 0; v[o + 2] = 0; v[o + 3] = 0;
-      }
-      return;
-    }
-  }
   switch (sz) {
     case 0: { const b = pe.ld8(lo, hi); v[o] = b; v[o + 1] = 0; v[o + 2] = 0; v[o + 3] = 0; return; }
     case 1: { const h = pe.ld16(lo, hi); v[o] = h; v[o + 1] = 0; v[o + 2] = 0; v[o + 3] = 0; return; }
@@ -66,34 +44,9 @@ function loadReg(pe: PE, t: number, sz: number, lo: number, hi: number): void {
   }
 }
 
-/**
- * Stores the low 1 << sz bytes of Vt. S, D and Q stores inside one page
- * hitting the write TLB take one lookup, as in pe.st64 (the write TLB never
- * holds pages with decoded code; the exclusive monitor is cleared as
- * pe.touchExclusive does); anything else goes through pe.st* as before.
- */
+/** Stores the low 1 << sz bytes of Vt. */
 function storeReg(pe: PE, t: number, sz: number, lo: number, hi: number): void {
   const v = pe.v32, o = 4 * t;
-  if (sz >= 2) {
-    const tl = pe.tlb;
-    const i = (lo >>> 12) & 1023;
-    const mask = (1 << sz) - 1;
-    if (tl.wTag[i] === ((lo >>> 12) | (hi << 20)) && tl.wTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0x1000 - (1 << sz) && (lo & mask & tl.dev[i]) === 0) {
-      const dv = tl.view[i];
-      const a = tl.off[i] + (lo & 0xfff);
-      dv.setInt32(a, v[o], true);
-      if (sz >= 3) {
-        dv.setInt32(a + 4, v[o + 1], true);
-        if (sz === 4) {
-          dv.setInt32(a + 8, v[o + 2], true);
-          dv.setInt32(a + 12, v[o + 3], true);
-        }
-      }
-      const x = pe.exclPa;
-      if (x >= 0 && tl.pa[i] === x - (x % 4096)) pe.exclPa = -1;
-      return;
-    }
-  }
   switch (sz) {
     case 0: pe.st8(lo, hi, pe.v8[16 * t]); return;
     case 1: pe.st16(lo, hi, pe.v16[8 * t]); return;
@@ -107,6 +60,89 @@ function storeReg(pe: PE, t: number, sz: number, lo: number, hi: number): void {
   }
 }
 
+/**
+ * loadReg for sz 2..4 (S, D, Q): an access inside one page hitting the read
+ * TLB takes one lookup (the conditions of pe.ld64, with the Device-memory
+ * alignment test at the access size, so an unaligned Device access still
+ * faults); anything else goes through loadReg (pe.ld*) as before.
+ */
+function loadFast(pe: PE, t: number, sz: number, lo: number, hi: number): void {
+  const v = pe.v32, o = 4 * t;
+  const tl = pe.tlb;
+  const i = (lo >>> 12) & 1023;
+  const mask = (1 << sz) - 1;
+  if (tl.rTag[i] === ((lo >>> 12) | (hi << 20)) && tl.rTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0x1000 - (1 << sz) && (lo & mask & tl.dev[i]) === 0) {
+    const dv = tl.view[i];
+    const a = tl.off[i] + (lo & 0xfff);
+    if (sz === 4) {
+      v[o] = dv.getInt32(a, true); v[o + 1] = dv.getInt32(a + 4, true); v[o + 2] = dv.getInt32(a + 8, true); v[o + 3] = dv.getInt32(a + 12, true);
+    } else if (sz === 3) {
+      v[o] = dv.getInt32(a, true); v[o + 1] = dv.getInt32(a + 4, true); v[o + 2] = 0; v[o + 3] = 0;
+    } else {
+      v[o] = dv.getInt32(a, true); v[o + 1] = 0; v[o + 2] = 0; v[o + 3] = 0;
+    }
+    return;
+  }
+  loadReg(pe, t, sz, lo, hi);
+}
+
+/**
+ * storeReg for sz 2..4 (S, D, Q): a store inside one page hitting the write
+ * TLB takes one lookup, as in pe.st64 (the write TLB never holds pages with
+ * decoded code; the exclusive monitor is cleared as pe.touchExclusive does);
+ * anything else goes through storeReg (pe.st*) as before.
+ */
+function storeFast(pe: PE, t: number, sz: number, lo: number, hi: number): void {
+  const v = pe.v32, o = 4 * t;
+  const tl = pe.tlb;
+  const i = (lo >>> 12) & 1023;
+  const mask = (1 << sz) - 1;
+  if (tl.wTag[i] === ((lo >>> 12) | (hi << 20)) && tl.wTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0x1000 - (1 << sz) && (lo & mask & tl.dev[i]) === 0) {
+    const dv = tl.view[i];
+    const a = tl.off[i] + (lo & 0xfff);
+    dv.setInt32(a, v[o], true);
+    if (sz >= 3) {
+      dv.setInt32(a + 4, v[o + 1], true);
+      if (sz === 4) {
+        dv.setInt32(a + 8, v[o + 2], true);
+        dv.setInt32(a + 12, v[o + 3], true);
+      }
+    }
+    const x = pe.exclPa;
+    if (x >= 0 && tl.pa[i] === x - (x % 4096)) pe.exclPa = -1;
+    return;
+  }
+  storeReg(pe, t, sz, lo, hi);
+}
+
+/** loadFast for Q (sz 4), the common case, without the size tests. */
+function loadQ(pe: PE, t: number, lo: number, hi: number): void {
+  const tl = pe.tlb;
+  const i = (lo >>> 12) & 1023;
+  if (tl.rTag[i] === ((lo >>> 12) | (hi << 20)) && tl.rTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xff0 && (lo & 15 & tl.dev[i]) === 0) {
+    const dv = tl.view[i], v = pe.v32, o = 4 * t;
+    const a = tl.off[i] + (lo & 0xfff);
+    v[o] = dv.getInt32(a, true); v[o + 1] = dv.getInt32(a + 4, true); v[o + 2] = dv.getInt32(a + 8, true); v[o + 3] = dv.getInt32(a + 12, true);
+    return;
+  }
+  loadReg(pe, t, 4, lo, hi);
+}
+
+/** storeFast for Q (sz 4), the common case, without the size tests. */
+function storeQ(pe: PE, t: number, lo: number, hi: number): void {
+  const tl = pe.tlb;
+  const i = (lo >>> 12) & 1023;
+  if (tl.wTag[i] === ((lo >>> 12) | (hi << 20)) && tl.wTagHi[i] === hi >>> 12 && (lo & 0xfff) <= 0xff0 && (lo & 15 & tl.dev[i]) === 0) {
+    const dv = tl.view[i], v = pe.v32, o = 4 * t;
+    const a = tl.off[i] + (lo & 0xfff);
+    dv.setInt32(a, v[o], true); dv.setInt32(a + 4, v[o + 1], true); dv.setInt32(a + 8, v[o + 2], true); dv.setInt32(a + 12, v[o + 3], true);
+    const x = pe.exclPa;
+    if (x >= 0 && tl.pa[i] === x - (x % 4096)) pe.exclPa = -1;
+    return;
+  }
+  storeReg(pe, t, 4, lo, hi);
+}
+
 /** The register size (0..4) of the load/store-register encodings (size, opc), or -1 if unallocated. */
 function regSize(size: number, opc: number): number {
   if ((opc & 2) === 0) return size;
@@ -117,6 +153,39 @@ const SZ_NAMES = 'bhsdq';
 const isLoad = (opc: number): boolean => (opc & 1) === 1;
 
 function singleOp(load: boolean, sz: number, t: number, ea: Ea): Op {
+  if (sz === 4) {
+    if (load) {
+      return (pe) => {
+        if (!pe.fpEnabled) pe.fpTrap();
+        const a = ea(pe);
+        pe.dataIss = 0;
+        loadQ(pe, t, a, pe.eaHi);
+      };
+    }
+    return (pe) => {
+      if (!pe.fpEnabled) pe.fpTrap();
+      const a = ea(pe);
+      pe.dataIss = 0;
+      storeQ(pe, t, a, pe.eaHi);
+    };
+  }
+  if (sz >= 2) {
+    // S, D, Q: one TLB lookup on the fast path (closures of their own, so each calls one function).
+    if (load) {
+      return (pe) => {
+        if (!pe.fpEnabled) pe.fpTrap();
+        const a = ea(pe);
+        pe.dataIss = 0;
+        loadFast(pe, t, sz, a, pe.eaHi);
+      };
+    }
+    return (pe) => {
+      if (!pe.fpEnabled) pe.fpTrap();
+      const a = ea(pe);
+      pe.dataIss = 0;
+      storeFast(pe, t, sz, a, pe.eaHi);
+    };
+  }
   if (load) {
     return (pe) => {
       if (!pe.fpEnabled) pe.fpTrap();
@@ -141,7 +210,13 @@ function writebackOp(load: boolean, sz: number, t: number, rn: number, imm: numb
     const nlo = (blo + imm) >>> 0, nhi = carryHi(blo, bhi, imm);
     pe.dataIss = 0;
     const a = pre ? nlo : blo, ah = (pre ? nhi : bhi) >>> 0;
-    if (load) loadReg(pe, t, sz, a, ah);
+    if (sz === 4) {
+      if (load) loadQ(pe, t, a, ah);
+      else storeQ(pe, t, a, ah);
+    } else if (sz >= 2) {
+      if (load) loadFast(pe, t, sz, a, ah);
+      else storeFast(pe, t, sz, a, ah);
+    } else if (load) loadReg(pe, t, sz, a, ah);
     else storeReg(pe, t, sz, a, ah);
     pe.x[n] = nlo;
     pe.x[n + 1] = nhi;

@@ -121,27 +121,58 @@ function pairOp(op: SameOp, size: number, elems: number, q: boolean, d: number, 
 /** The bitwise three-same operations on 32-bit words: size selects AND, BIC, ORR, ORN (U=0) or EOR, BSL, BIT, BIF (U=1). */
 function logicOp(u: number, size: number, q: boolean, d: number, n: number, m: number): Op {
   const k = (u << 2) | size;
-  const words = q ? 4 : 2;
-  return (pe) => {
-    if (!pe.fpEnabled) pe.fpTrap();
-    const v = pe.v32, on = 4 * n, om = 4 * m, od = 4 * d;
-    for (let i = 0; i < words; i++) {
-      const a = v[on + i], b = v[om + i], c = v[od + i];
-      let r: number;
-      switch (k) {
-        case 0: r = a & b; break;
-        case 1: r = a & ~b; break;
-        case 2: r = a | b; break;
-        case 3: r = a | ~b; break;
-        case 4: r = a ^ b; break;
-        case 5: r = (a & c) | (b & ~c); break; // BSL: Vd selects Vn (1) or Vm (0)
-        case 6: r = (a & b) | (c & ~b); break; // BIT: insert Vn where Vm is 1
-        default: r = (c & b) | (a & ~b); // BIF: insert Vn where Vm is 0
-      }
-      v[od + i] = r;
-    }
-    if (!q) { v[od + 2] = 0; v[od + 3] = 0; }
-  };
+  const D = 4 * d, N = 4 * n, M = 4 * m;
+  // A closure per operation with the words unrolled (word i of Vd depends only on word i of the sources).
+  switch (k) {
+    case 0: return (pe) => {
+      if (!pe.fpEnabled) pe.fpTrap();
+      const v = pe.v32;
+      v[D] = v[N] & v[M]; v[D + 1] = v[N + 1] & v[M + 1];
+      if (q) { v[D + 2] = v[N + 2] & v[M + 2]; v[D + 3] = v[N + 3] & v[M + 3]; } else v[D + 2] = v[D + 3] = 0;
+    };
+    case 1: return (pe) => {
+      if (!pe.fpEnabled) pe.fpTrap();
+      const v = pe.v32;
+      v[D] = v[N] & ~v[M]; v[D + 1] = v[N + 1] & ~v[M + 1];
+      if (q) { v[D + 2] = v[N + 2] & ~v[M + 2]; v[D + 3] = v[N + 3] & ~v[M + 3]; } else v[D + 2] = v[D + 3] = 0;
+    };
+    case 2: return (pe) => {
+      if (!pe.fpEnabled) pe.fpTrap();
+      const v = pe.v32;
+      v[D] = v[N] | v[M]; v[D + 1] = v[N + 1] | v[M + 1];
+      if (q) { v[D + 2] = v[N + 2] | v[M + 2]; v[D + 3] = v[N + 3] | v[M + 3]; } else v[D + 2] = v[D + 3] = 0;
+    };
+    case 3: return (pe) => {
+      if (!pe.fpEnabled) pe.fpTrap();
+      const v = pe.v32;
+      v[D] = v[N] | ~v[M]; v[D + 1] = v[N + 1] | ~v[M + 1];
+      if (q) { v[D + 2] = v[N + 2] | ~v[M + 2]; v[D + 3] = v[N + 3] | ~v[M + 3]; } else v[D + 2] = v[D + 3] = 0;
+    };
+    case 4: return (pe) => {
+      if (!pe.fpEnabled) pe.fpTrap();
+      const v = pe.v32;
+      v[D] = v[N] ^ v[M]; v[D + 1] = v[N + 1] ^ v[M + 1];
+      if (q) { v[D + 2] = v[N + 2] ^ v[M + 2]; v[D + 3] = v[N + 3] ^ v[M + 3]; } else v[D + 2] = v[D + 3] = 0;
+    };
+    case 5: return (pe) => { // BSL: Vd selects Vn (1) or Vm (0)
+      if (!pe.fpEnabled) pe.fpTrap();
+      const v = pe.v32;
+      v[D] = (v[N] & v[D]) | (v[M] & ~v[D]); v[D + 1] = (v[N + 1] & v[D + 1]) | (v[M + 1] & ~v[D + 1]);
+      if (q) { v[D + 2] = (v[N + 2] & v[D + 2]) | (v[M + 2] & ~v[D + 2]); v[D + 3] = (v[N + 3] & v[D + 3]) | (v[M + 3] & ~v[D + 3]); } else v[D + 2] = v[D + 3] = 0;
+    };
+    case 6: return (pe) => { // BIT: insert Vn where Vm is 1
+      if (!pe.fpEnabled) pe.fpTrap();
+      const v = pe.v32;
+      v[D] = (v[N] & v[M]) | (v[D] & ~v[M]); v[D + 1] = (v[N + 1] & v[M + 1]) | (v[D + 1] & ~v[M + 1]);
+      if (q) { v[D + 2] = (v[N + 2] & v[M + 2]) | (v[D + 2] & ~v[M + 2]); v[D + 3] = (v[N + 3] & v[M + 3]) | (v[D + 3] & ~v[M + 3]); } else v[D + 2] = v[D + 3] = 0;
+    };
+    default: return (pe) => { // BIF: insert Vn where Vm is 0
+      if (!pe.fpEnabled) pe.fpTrap();
+      const v = pe.v32;
+      v[D] = (v[D] & v[M]) | (v[N] & ~v[M]); v[D + 1] = (v[D + 1] & v[M + 1]) | (v[N + 1] & ~v[M + 1]);
+      if (q) { v[D + 2] = (v[D + 2] & v[M + 2]) | (v[N + 2] & ~v[M + 2]); v[D + 3] = (v[D + 3] & v[M + 3]) | (v[N + 3] & ~v[M + 3]); } else v[D + 2] = v[D + 3] = 0;
+    };
+  }
 }
 
 /**
@@ -162,6 +193,33 @@ function addSubWordsOp(size: number, sub: boolean, q: boolean, d: number, n: num
       else v[od + i] = ((a & L) + (b & L)) ^ ((a ^ b) & H);
     }
     if (!q) { v[od + 2] = 0; v[od + 3] = 0; }
+  };
+}
+
+/** ADD/SUB .2D: two 64-bit lanes as word pairs (each lane's sources are read before it is written). */
+function addSub2dOp(sub: boolean, d: number, n: number, m: number): Op {
+  const D = 4 * d, N = 4 * n, M = 4 * m;
+  if (sub) {
+    return (pe) => {
+      if (!pe.fpEnabled) pe.fpTrap();
+      const v = pe.v32;
+      let l = (v[N] >>> 0) - (v[M] >>> 0);
+      v[D + 1] = (v[N + 1] - v[M + 1] - (l < 0 ? 1 : 0)) | 0;
+      v[D] = l;
+      l = (v[N + 2] >>> 0) - (v[M + 2] >>> 0);
+      v[D + 3] = (v[N + 3] - v[M + 3] - (l < 0 ? 1 : 0)) | 0;
+      v[D + 2] = l;
+    };
+  }
+  return (pe) => {
+    if (!pe.fpEnabled) pe.fpTrap();
+    const v = pe.v32;
+    let l = (v[N] >>> 0) + (v[M] >>> 0);
+    v[D + 1] = (v[N + 1] + v[M + 1] + (l > 0xffffffff ? 1 : 0)) | 0;
+    v[D] = l;
+    l = (v[N + 2] >>> 0) + (v[M + 2] >>> 0);
+    v[D + 3] = (v[N + 3] + v[M + 3] + (l > 0xffffffff ? 1 : 0)) | 0;
+    v[D + 2] = l;
   };
 }
 
@@ -240,6 +298,7 @@ function sameDefs(): InsnDef[] {
       build: (f) => {
         const elems = (f.Q ? 16 : 8) >> f.size;
         if ((s.op === ADD || s.op === SUB) && !s.pairwise && f.size < 3) return addSubWordsOp(f.size, s.op === SUB, f.Q === 1, f.Rd, f.Rn, f.Rm);
+        if ((s.op === ADD || s.op === SUB) && !s.pairwise && f.size === 3 && f.Q === 1) return addSub2dOp(s.op === SUB, f.Rd, f.Rn, f.Rm);
         return s.pairwise ? pairOp(s.op, f.size, elems, f.Q === 1, f.Rd, f.Rn, f.Rm) : mapOp(s.op, f.size, elems, f.Q === 1, f.Rd, f.Rn, f.Rm);
       },
       disasm: (f) => `${s.mn} ${vr(f.Rd, f.size, f.Q)}, ${vr(f.Rn, f.size, f.Q)}, ${vr(f.Rm, f.size, f.Q)}`,
@@ -367,7 +426,8 @@ function longOp(op: LongOp, size: number, part: number, d: number, n: number, m:
 function pmull64Op(part: number, d: number, n: number, m: number): Op {
   const o = part ? 2 : 0;
   const T = new Int32Array(48); // T[3k..3k+2]: bits 95:0 of b * k (carry-less), k = 0..15
-  let tbl = 0, tbh = 0, have = false;
+  let T8: Int32Array | null = null; // the same for k = 0..255, built once the doubleword has stayed the same a while
+  let tbl = 0, tbh = 0, have = false, same = 0;
   const build = (bl: number, bh: number): void => {
     T[3] = bl; T[4] = bh; T[5] = 0;
     for (let k = 2; k < 16; k++) {
@@ -377,7 +437,18 @@ function pmull64Op(part: number, d: number, n: number, m: number): Op {
       if (k & 1) { w0 ^= bl; w1 ^= bh; }
       T[t] = w0; T[t + 1] = w1; T[t + 2] = w2;
     }
-    tbl = bl; tbh = bh; have = true;
+    tbl = bl; tbh = bh; have = true; same = 0;
+  };
+  const build8 = (): Int32Array => {
+    const U = T8 ?? new Int32Array(768);
+    // b * k = (b * (k >> 4)) << 4 ^ b * (k & 15)
+    for (let k = 0; k < 256; k++) {
+      const h = 3 * (k >> 4), l = 3 * (k & 15), t = 3 * k;
+      U[t] = (T[h] << 4) ^ T[l];
+      U[t + 1] = ((T[h + 1] << 4) | (T[h] >>> 28)) ^ T[l + 1];
+      U[t + 2] = ((T[h + 2] << 4) | (T[h + 1] >>> 28)) ^ T[l + 2];
+    }
+    return (T8 = U);
   };
   return (pe) => {
     if (!pe.fpEnabled) pe.fpTrap();
@@ -386,12 +457,31 @@ function pmull64Op(part: number, d: number, n: number, m: number): Op {
     if (!have || bl !== tbl || bh !== tbh) build(bl, bh);
     // al * b and ah * b, 96 bits each
     let l0 = 0, l1 = 0, l2 = 0, h0 = 0, h1 = 0, h2 = 0;
-    for (let s = 28; s >= 0; s -= 4) {
-      l2 = (l2 << 4) | (l1 >>> 28); l1 = (l1 << 4) | (l0 >>> 28); l0 <<= 4;
-      h2 = (h2 << 4) | (h1 >>> 28); h1 = (h1 << 4) | (h0 >>> 28); h0 <<= 4;
-      const kl = 3 * ((al >>> s) & 15), kh = 3 * ((ah >>> s) & 15);
-      l0 ^= T[kl]; l1 ^= T[kl + 1]; l2 ^= T[kl + 2];
-      h0 ^= T[kh]; h1 ^= T[kh + 1]; h2 ^= T[kh + 2];
+    if (same < 16) {
+      if (++same === 16) build8();
+      for (let s = 28; s >= 0; s -= 4) {
+        l2 = (l2 << 4) | (l1 >>> 28); l1 = (l1 << 4) | (l0 >>> 28); l0 <<= 4;
+        h2 = (h2 << 4) | (h1 >>> 28); h1 = (h1 << 4) | (h0 >>> 28); h0 <<= 4;
+        const kl = 3 * ((al >>> s) & 15), kh = 3 * ((ah >>> s) & 15);
+        l0 ^= T[kl]; l1 ^= T[kl + 1]; l2 ^= T[kl + 2];
+        h0 ^= T[kh]; h1 ^= T[kh + 1]; h2 ^= T[kh + 2];
+      }
+    } else {
+      // A byte at a time (Vm's doubleword is the same as for the last 16 executions: a folding constant).
+      // (Unrolled: constant shifts, and the first step needs no shift.)
+      const U = T8 as Int32Array;
+      let kl = 3 * (al >>> 24), kh = 3 * (ah >>> 24);
+      l0 = U[kl]; l1 = U[kl + 1]; l2 = U[kl + 2];
+      h0 = U[kh]; h1 = U[kh + 1]; h2 = U[kh + 2];
+      kl = 3 * ((al >>> 16) & 255); kh = 3 * ((ah >>> 16) & 255);
+      l2 = ((l2 << 8) | (l1 >>> 24)) ^ U[kl + 2]; l1 = ((l1 << 8) | (l0 >>> 24)) ^ U[kl + 1]; l0 = (l0 << 8) ^ U[kl];
+      h2 = ((h2 << 8) | (h1 >>> 24)) ^ U[kh + 2]; h1 = ((h1 << 8) | (h0 >>> 24)) ^ U[kh + 1]; h0 = (h0 << 8) ^ U[kh];
+      kl = 3 * ((al >>> 8) & 255); kh = 3 * ((ah >>> 8) & 255);
+      l2 = ((l2 << 8) | (l1 >>> 24)) ^ U[kl + 2]; l1 = ((l1 << 8) | (l0 >>> 24)) ^ U[kl + 1]; l0 = (l0 << 8) ^ U[kl];
+      h2 = ((h2 << 8) | (h1 >>> 24)) ^ U[kh + 2]; h1 = ((h1 << 8) | (h0 >>> 24)) ^ U[kh + 1]; h0 = (h0 << 8) ^ U[kh];
+      kl = 3 * (al & 255); kh = 3 * (ah & 255);
+      l2 = ((l2 << 8) | (l1 >>> 24)) ^ U[kl + 2]; l1 = ((l1 << 8) | (l0 >>> 24)) ^ U[kl + 1]; l0 = (l0 << 8) ^ U[kl];
+      h2 = ((h2 << 8) | (h1 >>> 24)) ^ U[kh + 2]; h1 = ((h1 << 8) | (h0 >>> 24)) ^ U[kh + 1]; h0 = (h0 << 8) ^ U[kh];
     }
     v[4 * d] = l0; v[4 * d + 1] = l1 ^ h0; v[4 * d + 2] = l2 ^ h1; v[4 * d + 3] = h2;
   };
@@ -1308,12 +1398,16 @@ function writeLane(pe: PE, d: number, size: number, i: number, lo: number, hi: n
 }
 
 function dupOp(size: number, q: boolean, d: number, get: (pe: PE) => number): Op {
-  const elems = (q ? 16 : 8) >> size;
+  const o = 4 * d;
   return (pe) => {
     if (!pe.fpEnabled) pe.fpTrap();
     const lo = get(pe), hi = st.hi;
-    for (let i = 0; i < elems; i++) writeLane(pe, d, size, i, lo, hi);
-    if (!q) { pe.v32[4 * d + 2] = 0; pe.v32[4 * d + 3] = 0; }
+    // The element replicated over a doubleword (w0: bits 31:0, w1: bits 63:32), then written once or twice.
+    const w0 = size === 0 ? Math.imul(lo & 0xff, 0x01010101) : size === 1 ? Math.imul(lo & 0xffff, 0x10001) : lo;
+    const w1 = size === 3 ? hi : w0;
+    const v = pe.v32;
+    v[o] = w0; v[o + 1] = w1;
+    if (q) { v[o + 2] = w0; v[o + 3] = w1; } else { v[o + 2] = 0; v[o + 3] = 0; }
   };
 }
 
