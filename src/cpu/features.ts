@@ -18,6 +18,8 @@ export interface CpuFeatures {
   /** FEAT_SHA1 and FEAT_SHA256. */
   sha1: boolean;
   sha256: boolean;
+  /** FEAT_DPB: DC CVAP. */
+  dpb: boolean;
   /** FEAT_PAN. */
   pan: boolean;
   /** FEAT_UAO. */
@@ -45,6 +47,8 @@ export function idRegisters(f: Omit<CpuFeatures, 'idRegs'>): Record<string, [num
     // GIC system register interface v3 (GIC=1).
     ID_AA64PFR0_EL1: [(0x1 | (0x1 << 4) | (0x1 << 8) | (fpField << 16) | (fpField << 20) | (0x1 << 24)) >>> 0, 0],
     // AES [7:4] (2 = AES + PMULL), SHA1 [11:8], SHA2 [15:12], CRC32 [19:16], Atomic [23:20].
+    // DPB [3:0].
+    ID_AA64ISAR1_EL1: [(f.dpb ? 1 : 0) >>> 0, 0],
     ID_AA64ISAR0_EL1: [((f.aes ? (f.pmull ? 2 : 1) << 4 : 0) | (f.sha1 ? 1 << 8 : 0) | (f.sha256 ? 1 << 12 : 0) | (f.crc32 ? 1 << 16 : 0) | (f.lse ? 2 << 20 : 0)) >>> 0, 0],
     // PARange; ASIDBits=16; TGran16 supported (1), TGran64 (0) and TGran4 (0) supported.
     ID_AA64MMFR0_EL1: [(parange | (2 << 4) | (1 << 20)) >>> 0, 0],
@@ -59,7 +63,7 @@ export function idRegisters(f: Omit<CpuFeatures, 'idRegs'>): Record<string, [num
 
 /** nestvisor's default PE: everything the processor implements. */
 export function defaultFeatures(): CpuFeatures {
-  const base = { lse: true, crc32: true, fp: true, fp16: true, aes: true, pmull: true, sha1: true, sha256: true, pan: true, uao: true, midr: 0x411fd070, mpidrAff: 0, cntfrq: 62_500_000, paBits: 48 };
+  const base = { lse: true, crc32: true, fp: true, fp16: true, aes: true, pmull: true, sha1: true, sha256: true, dpb: true, pan: true, uao: true, midr: 0x411fd070, mpidrAff: 0, cntfrq: 62_500_000, paBits: 48 };
   return { ...base, idRegs: idRegisters(base) };
 }
 
@@ -70,7 +74,7 @@ export function cpuModel(name: string): CpuFeatures {
       return defaultFeatures();
     case 'cortex-a57': {
       // Cortex-A57 with the Cryptographic Extension (as QEMU's model): FP and AdvSIMD, no FP16, no LSE.
-      const base = { lse: false, crc32: true, fp: true, fp16: false, aes: true, pmull: true, sha1: true, sha256: true, pan: false, uao: false, midr: 0x411fd070, mpidrAff: 0, cntfrq: 62_500_000, paBits: 44 };
+      const base = { lse: false, crc32: true, fp: true, fp16: false, aes: true, pmull: true, sha1: true, sha256: true, dpb: false, pan: false, uao: false, midr: 0x411fd070, mpidrAff: 0, cntfrq: 62_500_000, paBits: 44 };
       return { ...base, idRegs: idRegisters(base) };
     }
     default:

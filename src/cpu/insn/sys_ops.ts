@@ -39,6 +39,8 @@ interface SysOp {
   readonly hcr: number;
   /** Whether the mnemonic takes Xt. */
   readonly hasRt: boolean;
+  /** CPU feature the operation needs; without it the encoding is unallocated (UNDEFINED before any trap). */
+  readonly feature?: 'dpb';
   readonly run: (pe: PE, lo: number, hi: number, op1: number, crm: number, op2: number) => void;
 }
 
@@ -100,8 +102,8 @@ const CRN7: Map<number, SysOp> = new Map([
   [(3 << 7) | (4 << 3) | 1, { name: 'dc zva', el0: SCTLR_DZE, hcr: HCR_TDZ, hasRt: true, run: dcZva }],
   [(3 << 7) | (10 << 3) | 1, { name: 'dc cvac', el0: SCTLR_UCI, hcr: HCR_TPC, hasRt: true, run: dcVa(false) }],
   [(3 << 7) | (11 << 3) | 1, { name: 'dc cvau', el0: SCTLR_UCI, hcr: HCR_TPU, hasRt: true, run: dcVa(false) }],
-  // DC CVAP (FEAT_DPB) is accepted although ID_AA64ISAR1_EL1.DPB does not advertise it.
-  [(3 << 7) | (12 << 3) | 1, { name: 'dc cvap', el0: SCTLR_UCI, hcr: HCR_TPC, hasRt: true, run: dcVa(false) }],
+  // DC CVAP exists with FEAT_DPB (ID_AA64ISAR1_EL1.DPB).
+  [(3 << 7) | (12 << 3) | 1, { name: 'dc cvap', el0: SCTLR_UCI, hcr: HCR_TPC, hasRt: true, feature: 'dpb', run: dcVa(false) }],
   [(3 << 7) | (14 << 3) | 1, { name: 'dc civac', el0: SCTLR_UCI, hcr: HCR_TPC, hasRt: true, run: dcVa(false) }],
   ...['s1e1r', 's1e1w', 's1e0r', 's1e0w'].map((n, op2): [number, SysOp] => [(0 << 7) | (8 << 3) | op2, {
     name: `at ${n}`, el0: 0, hcr: 0, hasRt: true,
@@ -140,8 +142,9 @@ function buildSys(l: number, op1: number, crn: number, crm: number, op2: number,
     return (pe) => pe.undefinedInstruction();
   }
   const t = src(rt);
-  const { el0, hcr, run } = op;
+  const { el0, hcr, run, feature } = op;
   return (pe) => {
+    if (feature !== undefined && !pe.features[feature]) pe.undefinedInstruction();
     if (pe.el === 0) {
       if (el0 === 0) pe.undefinedInstruction();
       if ((pe.sr[2 * SCTLR_EL1] & el0) === 0) systemAccessTrap(pe, 1, esr);
