@@ -3,6 +3,8 @@
  * with kvmtool-style long forms as synonyms. Unknown or unsupported flags are
  * errors that name the flag; nothing is silently ignored.
  */
+import type { SerialSocketSpec } from '../vmm/serial-socket.js';
+
 export class UsageError extends Error {}
 
 export interface RunArgs {
@@ -31,7 +33,7 @@ export interface RunArgs {
   /** -dtb: a device tree to use instead of the generated one. */
   dtb?: string;
   /** -serial: where the PL011 goes. */
-  serial: { kind: 'stdio' } | { kind: 'file'; path: string } | { kind: 'none' };
+  serial: { kind: 'stdio' } | { kind: 'file'; path: string } | { kind: 'none' } | ({ kind: 'socket' } & SerialSocketSpec);
   /** Disks attached as virtio-blk (from -drive + -device virtio-blk-device, or --disk). */
   disks: Array<{ path: string; readOnly: boolean }>;
   /** -device virtio-rng-device / --rng. */
@@ -70,6 +72,55 @@ export function parseKeyValues(text: string, flag: string): Map<string, string> 
     if (p === '') throw new UsageError(`${flag}: empty option in '${text}'`);
   });
   return out;
+}
+
+const BOOL_ON = ['on', 'yes', 'true', 'y'];
+const BOOL_OFF = ['off', 'no', 'false', 'n'];
+
+/**
+ * QEMU's socket chardev in -serial's short form: `tcp:[HOST]:PORT` or `unix:PATH`, then
+ * `,server=on|off`, `,wait=on|off`, `,nodelay=on|off`; the legacy bare words `server`,
+ * `nowait` and `nodelay` too. A server waits for its first client unless wait=off.
+ */
+export function parseSerialSocket(v: string): SerialSocketSpec {
+  const flag = `-serial ${v}`;
+  const tcp = v.startsWith('tcp:');
+  const rest = v.slice(tcp ? 4 : 5);
+  const expected = `${flag}: expected ${tcp ? 'tcp:HOST:PORT (HOST may be empty: tcp::PORT)' : 'unix:PATH'}`;
+  if (rest === '' || (rest.startsWith(',') && !rest.startsWith(',,'))) throw new UsageError(expected);
+  const kv = parseKeyValues(rest, flag);
+  const first = kv.get('');
+  const bool = (key: string): boolean | undefined => {
+    const val = kv.get(key);
+    if (val === undefined) return undefined;
+    if (BOOL_ON.includes(val)) return true;
+    if (BOOL_OFF.includes(val)) return false;
+    throw new UsageError(`${flag}: ${key}=${val} is not on or off`);
+  };
+  for (const k of kv.keys()) {
+    if (!['', 'server', 'wait', 'nowait', 'nodelay'].includes(k)) throw new UsageError(`${flag}: option '${k}' is not supported (known: server, wait, nodelay)`);
+  }
+  const server = bool('server') ?? false;
+  const nowait = bool('nowait');
+  let wait = bool('wait');
+  if (nowait !== undefined) {
+    if (wait !== undefined && wait === nowait) throw new UsageError(`${flag}: wait and nowait conflict`);
+    wait = !nowait;
+  }
+  if (!server && wait !== undefined) throw new UsageError(`${flag}: wait is only for a server (add server=on)`);
+  const nodelay = bool('nodelay') ?? false;
+  let address: SerialSocketSpec['address'];
+  if (tcp) {
+    const m = first === undefined ? null : /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/.exec(first);
+    if (m === null) throw new UsageError(expected);
+    const port = Number(m[3]);
+    if (port > 65535 || (port === 0 && !server)) throw new UsageError(`${flag}: port ${m[3]} is not a port number${port === 0 ? ' to connect to' : ''} (1-65535${server ? ', or 0 for any free port' : ''})`);
+    address = { host: m[1] ?? m[2], port };
+  } else {
+    if (first === undefined) throw new UsageError(expected);
+    address = { path: first };
+  }
+  return { address, server, wait: server && (wait ?? true), nodelay };
 }
 
 const SUPPORTED_CPUS = ['max', 'cortex-a57'];
@@ -144,7 +195,8 @@ export function parseRunArgs(argv: string[]): RunArgs {
         if (v === 'stdio' || v === 'mon:stdio') a.serial = { kind: 'stdio' };
         else if (v === 'none' || v === 'null') a.serial = { kind: 'none' };
         else if (v.startsWith('file:') && v.length > 5) a.serial = { kind: 'file', path: v.slice(5) };
-        else throw new UsageError(`-serial ${v}: not supported (use stdio, file:PATH or none)`);
+        else if (v.startsWith('tcp:') || v.startsWith('unix:')) a.serial = { kind: 'socket', ...parseSerialSocket(v) };
+        else throw new UsageError(`-serial ${v}: not supported (use stdio, file:PATH, tcp:HOST:PORT[,server=on[,wait=off]], unix:PATH[,server=on[,wait=off]] or none)`);
         i++;
         break;
       }

@@ -10,8 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseRunArgs, UsageError } from './args.js';
 import { gunzipSync } from 'node:zlib';
-import { VirtMachine, EXIT_CODES, readInput } from '../vmm/machine.js';
+import { VirtMachine, EXIT_CODES, readInput, type MachineResult } from '../vmm/machine.js';
 import { ImageError } from '../vmm/elf.js';
+import { SerialSocket, SerialSocketError } from '../vmm/serial-socket.js';
 import { isGzip } from '../vmm/linux-image.js';
 import { userMain } from './user.js';
 
@@ -29,6 +30,9 @@ QEMU-style:
   -device virtio-blk-device,drive=ID                    ... attached as virtio-blk
   -device virtio-rng-device | virtconsole | loader,file=F,addr=A[,cpu-num=0]
   -serial stdio|file:PATH|none   where the PL011 goes (default stdio)
+  -serial tcp:[HOST]:PORT[,server=on[,wait=off]] | unix:PATH[,server=on[,wait=off]]
+                      the PL011 on a socket (legacy tcp::PORT,server,nowait too); a server
+                      waits for its first client unless wait=off; port 0 picks a free port
   -nographic          accepted (the console is always on stdio); Ctrl-A x quits, Ctrl-A h helps
   -no-reboot          a guest reset ends the run (exit code 3) instead of rebooting
 kvmtool-style: --kernel --initrd --params --cpus --mem --disk FILE --rng --console serial|virtio
@@ -71,6 +75,7 @@ async function main(argv: string[]): Promise<number> {
   if (initrd !== undefined) checkInitrd(initrd, args.initrd!);
   const serialFd = args.serial.kind === 'file' ? openSync(args.serial.path, 'w') : args.serial.kind === 'stdio' ? 1 : -1;
   const entryLoader = args.loaders.find((l) => l.entry);
+  let serialSocket: SerialSocket | null = null;
   const machine = new VirtMachine({
     memBytes: args.memBytes,
     cpus: args.smp,
@@ -85,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
     disks: args.disks,
     rng: args.rng,
     virtioConsole: args.virtioConsole,
-    onSerial: serialFd < 0 ? undefined : (b) => {
+    onSerial: args.serial.kind === 'socket' ? (b) => serialSocket?.write(b) : serialFd < 0 ? undefined : (b) => {
       try {
         writeSync(serialFd, b);
       } catch {
@@ -98,6 +103,22 @@ async function main(argv: string[]): Promise<number> {
     trace,
     noReboot: args.noReboot,
   });
+
+  // -serial tcp:/unix: the guest's console is the socket (stdin is not read, and there are no Ctrl-A escapes).
+  if (args.serial.kind === 'socket') {
+    const spec = args.serial;
+    serialSocket = await SerialSocket.open(spec, (b) => machine.input(b), (where, waiting) => {
+      const opts = `,server=on${waiting ? '' : ',wait=off'}`;
+      process.stderr.write(waiting ? `nestvisor: waiting for connection on: ${where}${opts}\n` : `nestvisor: serial listening on: ${where}${opts}\n`);
+    });
+    let res;
+    try {
+      res = await machine.run({ maxInsns: args.maxInsns });
+    } finally {
+      await serialSocket.close();
+    }
+    return finish(args, res);
+  }
 
   // The console: stdin goes to the guest, with QEMU's Ctrl-A escapes (x quits, h helps, a sends Ctrl-A).
   const stdin = process.stdin;
@@ -141,6 +162,11 @@ async function main(argv: string[]): Promise<number> {
     stdin.pause();
     stdin.unref?.();
   }
+  return finish(args, res);
+}
+
+/** Reports how the run ended (with --stats or the default guest) and gives the exit code. */
+function finish(args: ReturnType<typeof parseRunArgs>, res: MachineResult): number {
   if (args.stats || args.defaultGuest) {
     const mips = res.insns / res.seconds / 1e6;
     process.stderr.write(`nestvisor: guest ${res.end} after ${res.insns.toLocaleString('en-US')} instructions in ${res.seconds.toFixed(3)} s (${mips.toFixed(1)} MIPS)\n`);
@@ -174,7 +200,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof UsageError || e instanceof ImageError) {
+    if (e instanceof UsageError || e instanceof ImageError || e instanceof SerialSocketError) {
       process.stderr.write(`nestvisor: ${e.message}\n`);
       process.exitCode = 2;
     } else throw e;

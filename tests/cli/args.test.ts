@@ -59,11 +59,32 @@ test('kvmtool-style Linux flags: --kernel --initrd --params --cpus --mem --disk 
   assert.equal(a.virtioConsole, true);
 });
 
+test('-serial socket forms: tcp and unix, server and client, QEMU\'s legacy spellings', () => {
+  const serial = (v: string) => parseRunArgs(['-kernel', 'x', '-serial', v]).serial;
+  assert.deepEqual(serial('tcp:127.0.0.1:4444,server=on'), { kind: 'socket', address: { host: '127.0.0.1', port: 4444 }, server: true, wait: true, nodelay: false });
+  assert.deepEqual(serial('tcp:127.0.0.1:4444,server=on,wait=off'), { kind: 'socket', address: { host: '127.0.0.1', port: 4444 }, server: true, wait: false, nodelay: false });
+  assert.deepEqual(serial('tcp::4444,server,nowait'), { kind: 'socket', address: { host: '', port: 4444 }, server: true, wait: false, nodelay: false });
+  assert.deepEqual(serial('tcp::4444,server,nowait,nodelay'), { kind: 'socket', address: { host: '', port: 4444 }, server: true, wait: false, nodelay: true });
+  assert.deepEqual(serial('tcp:[::1]:0,server=on,wait=on'), { kind: 'socket', address: { host: '::1', port: 0 }, server: true, wait: true, nodelay: false });
+  assert.deepEqual(serial('tcp:localhost:4444'), { kind: 'socket', address: { host: 'localhost', port: 4444 }, server: false, wait: false, nodelay: false });
+  assert.deepEqual(serial('unix:/tmp/nv.sock,server=on,wait=off'), { kind: 'socket', address: { path: '/tmp/nv.sock' }, server: true, wait: false, nodelay: false });
+  assert.deepEqual(serial('unix:/tmp/a,,b.sock,server'), { kind: 'socket', address: { path: '/tmp/a,b.sock' }, server: true, wait: true, nodelay: false }, "',,' escapes a comma");
+  assert.deepEqual(serial('unix:/tmp/nv.sock'), { kind: 'socket', address: { path: '/tmp/nv.sock' }, server: false, wait: false, nodelay: false });
+});
+
 const bad: Array<[string[], RegExp]> = [
   [['-kernel', 'x', '-cpu', 'cortex-a72'], /-cpu cortex-a72: unsupported CPU model/],
   [['-kernel', 'x', '-M', 'virt,gic-version=2'], /gic-version=2 is not supported/],
   [['-kernel', 'x', '-M', 'virt,secure=on'], /machine option 'secure' is not supported/],
-  [['-kernel', 'x', '-serial', 'tcp::4444'], /-serial tcp::4444: not supported/],
+  [['-kernel', 'x', '-serial', 'telnet::4444,server'], /-serial telnet::4444,server: not supported \(use stdio, file:PATH, tcp:HOST:PORT/],
+  [['-kernel', 'x', '-serial', 'tcp:4444'], /-serial tcp:4444: expected tcp:HOST:PORT/],
+  [['-kernel', 'x', '-serial', 'tcp::70000,server=on'], /port 70000 is not a port number/],
+  [['-kernel', 'x', '-serial', 'tcp:localhost:0'], /port 0 is not a port number to connect to/],
+  [['-kernel', 'x', '-serial', 'tcp::4444,wait=off'], /wait is only for a server \(add server=on\)/],
+  [['-kernel', 'x', '-serial', 'tcp::4444,server=maybe'], /server=maybe is not on or off/],
+  [['-kernel', 'x', '-serial', 'tcp::4444,server,reconnect=1'], /option 'reconnect' is not supported/],
+  [['-kernel', 'x', '-serial', 'tcp::4444,server,wait,nowait'], /wait and nowait conflict/],
+  [['-kernel', 'x', '-serial', 'unix:'], /-serial unix:: expected unix:PATH/],
   [['-kernel', 'x', '-drive', 'file=a.img,if=none,format=qcow2,id=a'], /format=qcow2 is not supported/],
   [['-kernel', 'x', '-drive', 'file=a.img,if=none,id=a'], /-drive id=a: not attached to a device/],
   [['-kernel', 'x', '-device', 'virtio-blk-device,drive=nope'], /no -drive with id=nope/],

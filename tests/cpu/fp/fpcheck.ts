@@ -11,7 +11,8 @@
  * payloads, denormals, extreme normals, rounding-boundary values), random
  * bit patterns, and operands derived from each other (near cancellation,
  * ties, fused multiply-add near-cancellation), under random FPCR settings
- * (every rounding mode, FZ, FZ16, DN, AHP).
+ * (every rounding mode, FZ, FZ16, DN, AHP), from random initial FPSR values
+ * (cumulative flags and QC already set or clear: sticky-flag shortcuts).
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
@@ -284,6 +285,17 @@ export function randFpcr(r: Rng): number {
   return v >>> 0;
 }
 
+/** FPSR bits a case may start with: the cumulative exception flags (IDC, IXC, UFC, OFC, DZC, IOC) and QC. */
+export const FPSR_INIT_MASK = 0x9f | (1 << 27);
+
+/** Initial FPSR values: sometimes all clear, sometimes all set, otherwise each bit with probability 1/2. */
+export function randFpsr(r: Rng): number {
+  const k = r.int(8);
+  if (k === 0) return 0;
+  if (k === 1) return FPSR_INIT_MASK >>> 0;
+  return (r.u32() & FPSR_INIT_MASK) >>> 0;
+}
+
 /** Special values of each format as [lo, hi] bits, both signs. */
 export const SPECIALS: [number, number][][] = [0, 1, 2].map((f) => {
   const out: [number, number][] = [];
@@ -368,7 +380,7 @@ function setLanes(words: Uint32Array, base: number, f: number, vals: number[], r
 /**
  * Input records for one instruction: `count` states with V0..V3 filled in
  * format f (mostly), some registers derived from others, X0..X3 random
- * integers, random FPCR and NZCV.
+ * integers, random FPCR, NZCV and initial FPSR.
  */
 export function makeRecords(r: Rng, f: number, count: number, fpcrFixed?: number): Buffer {
   const buf = Buffer.alloc(count * REC);
@@ -394,6 +406,7 @@ export function makeRecords(r: Rng, f: number, count: number, fpcrFixed?: number
     }
     buf.writeUInt32LE(fpcrFixed ?? randFpcr(r), o);
     buf.writeUInt32LE((r.int(16) << 28) >>> 0, o + 4);
+    buf.writeUInt32LE(randFpsr(r), o + 8);
     for (let i = 0; i < 16; i++) buf.writeUInt32LE(w[i], o + 16 + 4 * i);
     for (let i = 0; i < 4; i++) {
       const [lo, hi] = randInt(r);
@@ -467,7 +480,7 @@ export function runNv(decoder: Decoder, groups: readonly Group[]): Buffer {
       const i = k * REC;
       const inp = g.input;
       p.fpcr = inp.readUInt32LE(i);
-      p.fpsr = 0;
+      p.fpsr = inp.readUInt32LE(i + 8);
       const nzcv = inp.readUInt32LE(i + 4);
       p.n = nzcv >>> 31;
       p.z = (nzcv >>> 30) & 1;
@@ -503,7 +516,7 @@ const hexw = (b: Buffer, off: number, n: number): string => {
 /** Describes one record's inputs and both outputs. */
 export function describe(g: Group, k: number, q: Buffer, nv: Buffer, base: number, dis: string): string {
   const i = k * REC, o = base + k * REC;
-  const lines = [`${dis} (0x${(g.word >>> 0).toString(16)}) fpcr=${g.input.readUInt32LE(i).toString(16)} nzcv=${(g.input.readUInt32LE(i + 4) >>> 28).toString(2)}`];
+  const lines = [`${dis} (0x${(g.word >>> 0).toString(16)}) fpcr=${g.input.readUInt32LE(i).toString(16)} nzcv=${(g.input.readUInt32LE(i + 4) >>> 28).toString(2)} fpsr=${g.input.readUInt32LE(i + 8).toString(16)}`];
   for (let r = 0; r < 4; r++) lines.push(`  in  v${r}=${hexw(g.input, i + 16 + 16 * r, 4)} x${r}=${hexw(g.input, i + 80 + 8 * r, 2)}`);
   for (let r = 0; r < 4; r++) {
     const a = hexw(q, o + 16 * r, 4), b = hexw(nv, o + 16 * r, 4);

@@ -431,7 +431,10 @@ export class Generator {
       sv.setUint32(o + 4, v < 0 ? 0xffffffff : 0, true);
     };
     setX(31, DATA_BASE + 0x2000 + 16 * r.below(64));
-    sv.setUint32(0x300, r.chance(0.5) ? 1 << 27 : 0, true);
+    // Initial FPSR: QC and the cumulative FP flags (IOC, DZC, OFC, UFC, IXC, IDC), sometimes all clear, sometimes
+    // all set, otherwise each bit with probability 1/2 (sticky flags must stay set; shortcuts taken when they are set).
+    const fk = r.below(8);
+    sv.setUint32(0x300, fk === 0 ? 0 : fk === 1 ? 0x0800009f : (r.u32() & 0x0800009f) >>> 0, true);
     sv.setUint32(0x308, (r.below(16) << 28) >>> 0, true);
     const bases = new Set<number>();
     const indexes = new Set<number>();

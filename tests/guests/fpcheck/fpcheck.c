@@ -10,7 +10,8 @@
  * Protocol (little-endian):
  *   stdin:  u32 'FPCK', then groups: u32 'GRP.', u32 insn, u32 count, then
  *           count input records; finally u32 'DONE'.
- *   input record (112 bytes): u32 fpcr, u32 nzcv (bits 31:28), u32 0, u32 0,
+ *   input record (112 bytes): u32 fpcr, u32 nzcv (bits 31:28), u32 fpsr
+ *           (the FPSR the instruction starts from), u32 0,
  *           V0..V3 (16 bytes each), X0..X3 (8 bytes each).
  *   stdout: per record (112 bytes): V0..V3, X0..X3, u32 fpsr, u32 nzcv,
  *           u32 0, u32 0; after 'DONE': u32 'END.'.

@@ -18,7 +18,8 @@ stub_start:
         mov     x20, x1
         ldr     w9, [x19, #0]
         msr     fpcr, x9
-        msr     fpsr, xzr
+        ldr     w9, [x19, #8]
+        msr     fpsr, x9                // initial FPSR: cumulative flags and QC may start set
         ldr     w9, [x19, #4]
         msr     nzcv, x9
         ldp     q0, q1, [x19, #16]
