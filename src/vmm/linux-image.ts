@@ -73,7 +73,9 @@ export function parseLinuxImage(file: Uint8Array, name = 'kernel'): LinuxImage {
   let compression: LinuxImage['compression'] = 'none';
   const gunzip = (b: Uint8Array, what: string): Uint8Array => {
     try {
-      return new Uint8Array(gunzipSync(b));
+      const out = gunzipSync(b);
+      // A plain Uint8Array view of the output, not a second copy of the decompressed kernel.
+      return new Uint8Array(out.buffer, out.byteOffset, out.length);
     } catch (e) {
       return fail(`${what} does not decompress (${(e as Error).message}): truncated or corrupt file?`);
     }

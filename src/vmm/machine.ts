@@ -128,6 +128,7 @@ export class VirtMachine {
   private stopRequest: MachineEnd | null = null;
   private wake: (() => void) | null = null;
   private readonly hi = { value: 0 };
+  private loaded = false;
 
   constructor(private readonly o: MachineOptions) {
     const cpus = o.cpus ?? 1;
@@ -202,7 +203,10 @@ export class VirtMachine {
     const name = o.kernelName ?? 'kernel';
     const ramDesc = { base: VIRT.RAM, size: o.memBytes };
     const mem = { writeBytes: (pa: number, data: Uint8Array) => this.vm.writeMemory(pa, data) };
-    this.ram.fill(0);
+    // A fresh buffer is already zero and still lazily backed: filling it would make all of guest RAM resident.
+    // On reboot, only the pages holding data are cleared.
+    if (this.loaded) zeroDirtyPages(this.ram);
+    this.loaded = true;
     if (o.kernel === undefined) {
       if (o.entry === undefined) throw new ImageError('no kernel and no entry point given');
       this.entry = o.entry;
@@ -341,6 +345,20 @@ export class VirtMachine {
         opts.onProgress?.(this.insns);
         await new Promise<void>((resolve) => setImmediate(resolve));
         lastYield = performance.now();
+      }
+    }
+  }
+}
+
+/** Zeroes the 4 KiB pages of `ram` that hold a non-zero byte; reading leaves untouched pages unbacked. */
+function zeroDirtyPages(ram: Uint8Array): void {
+  const w = new Int32Array(ram.buffer, ram.byteOffset, ram.byteLength >> 2);
+  for (let p = 0; p < w.length; p += 1024) {
+    const end = Math.min(p + 1024, w.length);
+    for (let i = p; i < end; i++) {
+      if (w[i] !== 0) {
+        w.fill(0, p, end);
+        break;
       }
     }
   }
