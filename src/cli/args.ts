@@ -27,6 +27,8 @@ export interface RunArgs {
   clock: 'icount' | 'host';
   /** -icount shift=N: each instruction is 2^N ns of virtual time (QEMU's meaning); undefined keeps the default rate. */
   icountShift?: number;
+  /** -icount sleep=on|off: idle time passes in host time (undefined: on for an interactive console). */
+  idleSleep?: boolean;
   initrd?: string;
   /** -append / --params: the kernel command line. */
   append?: string;
@@ -324,9 +326,13 @@ export function parseRunArgs(argv: string[]): RunArgs {
       }
       case '-icount': {
         const v = need(i, f);
-        const m = /^(?:shift=)?(\d+)$/.exec(v);
-        if (!m || Number(m[1]) > 10) throw new UsageError(`-icount: '${v}' is not shift=N with N from 0 to 10`);
-        a.icountShift = Number(m[1]);
+        for (const part of v.split(',')) {
+          const shift = /^(?:shift=)?(\d+)$/.exec(part);
+          const sleep = /^sleep=(on|off)$/.exec(part);
+          if (shift && Number(shift[1]) <= 10) a.icountShift = Number(shift[1]);
+          else if (sleep) a.idleSleep = sleep[1] === 'on';
+          else throw new UsageError(`-icount: '${part}' is not shift=N (N from 0 to 10) or sleep=on|off`);
+        }
         a.clock = 'icount';
         i++;
         break;

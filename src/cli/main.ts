@@ -42,7 +42,10 @@ nestvisor:
   --stats             print instruction count and speed when the guest ends
   -d ITEMS            log in_asm, exec, int (comma-separated, as QEMU's -d)
   -D FILE             write the -d log to FILE instead of stderr
-  -icount shift=N     deterministic virtual time, 2^N ns per instruction (default 16 ns)
+  -icount shift=N[,sleep=on|off]
+                      deterministic virtual time, 2^N ns per instruction (default 16 ns);
+                      sleep=on: time in which every vCPU idles passes in host time
+                      (the default for an interactive terminal or socket console)
   -rtc clock=host|vm  host: the system counter follows host time; vm: deterministic (default)
 Exit codes: 0 guest powered off, 1 error, 2 bad command line or input, 3 guest reset with -no-reboot,
   4 --max-insns spent, 5 quit with Ctrl-A x.
@@ -100,6 +103,8 @@ async function main(argv: string[]): Promise<number> {
     onWarning: (m) => process.stderr.write(`nestvisor: warning: ${m}\n`),
     clock: args.clock,
     nsPerInsn: args.icountShift === undefined ? undefined : 2 ** args.icountShift,
+    // Idle time passes in host time for an interactive console (a terminal or a socket), unless -icount sleep=off.
+    idleSleep: args.idleSleep ?? (args.serial.kind === 'socket' || (args.serial.kind === 'stdio' && process.stdin.isTTY === true)),
     trace,
     noReboot: args.noReboot,
   });

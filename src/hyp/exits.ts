@@ -66,7 +66,18 @@ export interface HaltedExit {
   readonly reason: 'halted';
 }
 
-export type Exit = MmioExit | SystemEventExit | HypercallExit | DebugExit | InternalErrorExit | PreemptedExit | HaltedExit;
+/**
+ * From vm.run({ idleSleep: true }) only: every running vCPU waits and the
+ * next timer fires in `ticks` counter ticks. The caller lets that much host
+ * time pass (or less, if input arrives) and calls vm.advanceTime (QEMU's
+ * `-icount sleep=on`).
+ */
+export interface IdleExit {
+  readonly reason: 'idle';
+  readonly ticks: number;
+}
+
+export type Exit = MmioExit | SystemEventExit | HypercallExit | DebugExit | InternalErrorExit | PreemptedExit | HaltedExit | IdleExit;
 
 export const PREEMPTED: PreemptedExit = Object.freeze({ reason: 'preempted' });
 export const HALTED: HaltedExit = Object.freeze({ reason: 'halted' });

@@ -343,7 +343,7 @@ export class Vm {
    * next timer deadline. After each round the vCPUs' counters are brought
    * to the latest of them, so that all vCPUs agree on time.
    */
-  run(opts: { budget?: number } = {}): VmRunResult {
+  run(opts: { budget?: number; idleSleep?: boolean } = {}): VmRunResult {
     this.checkAlive();
     if (this.event !== null) return { vcpu: this.eventVcpu, exit: this.event };
     const n = this.vcpus.length;
@@ -380,10 +380,16 @@ export class Vm {
           ticks = Math.min(ticks, v.pe.timer.ticksUntilNextDeadline());
         }
         if (!sleepers || ticks === Infinity) return { vcpu: null, exit: HALTED };
-        if (ticks > 0) for (const v of this.vcpus) v.pe.timer.skipTicks(ticks);
+        if (ticks > 0 && opts.idleSleep) return { vcpu: null, exit: { reason: 'idle', ticks } };
+        if (ticks > 0) this.advanceTime(ticks);
       }
       if (budget <= 0) return { vcpu: null, exit: PREEMPTED };
     }
+  }
+
+  /** Lets `ticks` counter ticks of virtual time pass on every vCPU (while they sleep). */
+  advanceTime(ticks: number): void {
+    for (const v of this.vcpus) v.pe.timer.skipTicks(ticks);
   }
 
   /** Brings every vCPU's counter up to the latest one (time never goes back). */

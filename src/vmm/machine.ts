@@ -68,6 +68,13 @@ export interface MachineOptions {
   onWarning?: (message: string) => void;
   clock?: 'icount' | 'host';
   nsPerInsn?: number;
+  /**
+   * When every vCPU sleeps until a timer, let that time pass on the host
+   * clock (waking early for input) instead of skipping to the deadline at
+   * once: QEMU's `-icount sleep=on`. Interactive runs want it (an idle shell
+   * neither burns a host CPU nor races its clock ahead); tests do not.
+   */
+  idleSleep?: boolean;
   trace?: TraceOptions;
   /** On SYSTEM_RESET: stop (true) or reload the images and boot again (false, default). */
   noReboot?: boolean;
@@ -310,7 +317,7 @@ export class VirtMachine {
       if (this.stopRequest !== null) return done(this.stopRequest);
       const used = this.insns;
       if (used >= maxInsns) return done('budget', `instruction budget of ${maxInsns} spent`);
-      const { vcpu, exit } = this.vm.run({ budget: Math.min(CHUNK, maxInsns - used) });
+      const { vcpu, exit } = this.vm.run({ budget: Math.min(CHUNK, maxInsns - used), idleSleep: this.o.idleSleep === true });
       switch (exit.reason) {
         case 'mmio':
           this.serveMmio(vcpu!, exit);
@@ -334,6 +341,19 @@ export class VirtMachine {
           this.wake = null;
           lastYield = performance.now();
           continue;
+        case 'idle': {
+          // Sleep until the next timer deadline in host time, or until input arrives, then let that much virtual time pass.
+          const hz = this.vm.vcpus[0]!.pe.features.cntfrq;
+          const t = performance.now();
+          await new Promise<void>((resolve) => {
+            this.wake = resolve;
+            setTimeout(resolve, Math.min(1000, (exit.ticks * 1000) / hz));
+          });
+          this.wake = null;
+          this.vm.advanceTime(Math.min(exit.ticks, Math.ceil(((performance.now() - t) * hz) / 1000)));
+          lastYield = performance.now();
+          continue;
+        }
         case 'internal-error':
           return done('error', `vCPU ${vcpu?.index}: ${exit.message} at PC 0x${vcpu?.getReg(Reg.PC).toString(16)}`);
         default:

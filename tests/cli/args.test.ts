@@ -26,6 +26,11 @@ test('clock flags: deterministic by default, -rtc clock=host for host time, -ico
   assert.equal(a.clock, 'icount');
   assert.equal(a.icountShift, 4);
   assert.throws(() => parseRunArgs(['-kernel', 'x', '-icount', 'auto']), /-icount: 'auto' is not shift=N/);
+  const b = parseRunArgs(['-kernel', 'x', '-icount', 'shift=3,sleep=off']);
+  assert.equal(b.icountShift, 3);
+  assert.equal(b.idleSleep, false);
+  assert.equal(parseRunArgs(['-kernel', 'x', '-icount', 'sleep=on']).idleSleep, true);
+  assert.equal(parseRunArgs(['-kernel', 'x']).idleSleep, undefined, 'decided by the console: on for a terminal or socket');
 });
 
 test('sizes', () => {

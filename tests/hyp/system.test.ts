@@ -353,6 +353,25 @@ test('WFI with the virtual timer due: the vCPU sleeps, time skips to the deadlin
   assert.ok(vm.stats().wakeup >= 1);
 });
 
+test('vm.run with idleSleep reports the idle time instead of skipping it; advanceTime then lets it pass', () => {
+  const prog = [
+    ...A.mov64(1, 100_000), A.msr('CNTV_TVAL_EL0', 1), ...A.mov64(1, 1), A.msr('CNTV_CTL_EL0', 1),
+    A.mrs(9, 'CNTVCT_EL0'),
+    A.wfi(),
+    A.mrs(10, 'CNTVCT_EL0'),
+    ...off(),
+  ];
+  const { vm, vcpu } = boot(new Image().at(0, prog));
+  const r = vm.run({ idleSleep: true });
+  assert.equal(r.exit.reason, 'idle', show(r.exit));
+  const ticks = (r.exit as { ticks: number }).ticks;
+  assert.ok(ticks > 99_000 && ticks <= 100_000, `about 100000 ticks to the deadline, not ${ticks}`);
+  vm.advanceTime(ticks);
+  const e = vm.run({ idleSleep: true });
+  assert.equal(e.exit.reason, 'system-event', show(e.exit));
+  assert.ok(vcpu.getReg(Reg.x(10)) - vcpu.getReg(Reg.x(9)) >= 99_000n);
+});
+
 test('WFI with nothing armed is halted (vcpu.run and vm.run); a virtual IRQ line wakes it', () => {
   const prog = [A.wfi(), ...A.mov64(7, 7), ...off()];
   const { vm, vcpu } = boot(new Image().at(0, prog));
