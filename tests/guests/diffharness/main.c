@@ -1,7 +1,8 @@
 /*
  * diffharness: runs A64 instruction blocks read from stdin and writes the
  * final state to stdout, for nestvisor's differential tests against QEMU
- * (tests/differential/). Freestanding: raw Linux syscalls, no libc.
+ * (tests/differential/). Freestanding: raw Linux syscalls, no libc (the
+ * runtime helpers are in tests/guests/lib/qemuuser.h).
  *
  * Memory map (MAP_FIXED):
  *   CODE_BASE  0x10000000  4 KiB RWX: the block; the generator ends it with a B to the epilogue
@@ -27,10 +28,8 @@
  *           After 'DONE': u32 'END.'.
  * The data area is restored to the pristine image after every case.
  */
-typedef unsigned long u64;
-typedef long i64;
-typedef unsigned int u32;
-typedef unsigned char u8;
+#define QU_PROG "diffharness"
+#include "qemuuser.h"
 
 #define CODE_BASE 0x10000000UL
 #define TRAMP_BASE (CODE_BASE + 0x1000)
@@ -42,142 +41,6 @@ typedef unsigned char u8;
 #define TRAMP_RECOVER 0x300
 #define MAX_CODE 1000
 
-#define SYS_read 63
-#define SYS_write 64
-#define SYS_exit_group 94
-#define SYS_sigaltstack 132
-#define SYS_rt_sigaction 134
-#define SYS_mmap 222
-
-#define MAGIC(a, b, c, d) ((u32)(a) | ((u32)(b) << 8) | ((u32)(c) << 16) | ((u32)(d) << 24))
-
-static inline i64 sys3(i64 n, i64 a, i64 b, i64 c) {
-  register i64 x8 __asm__("x8") = n;
-  register i64 x0 __asm__("x0") = a;
-  register i64 x1 __asm__("x1") = b;
-  register i64 x2 __asm__("x2") = c;
-  __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
-  return x0;
-}
-static inline i64 sys6(i64 n, i64 a, i64 b, i64 c, i64 d, i64 e, i64 f) {
-  register i64 x8 __asm__("x8") = n;
-  register i64 x0 __asm__("x0") = a;
-  register i64 x1 __asm__("x1") = b;
-  register i64 x2 __asm__("x2") = c;
-  register i64 x3 __asm__("x3") = d;
-  register i64 x4 __asm__("x4") = e;
-  register i64 x5 __asm__("x5") = f;
-  __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
-  return x0;
-}
-
-void *memset(void *d, int c, unsigned long n) {
-  u8 *p = d;
-  while (n--) *p++ = (u8)c;
-  return d;
-}
-void *memcpy(void *d, const void *s, unsigned long n) {
-  u8 *p = d;
-  const u8 *q = s;
-  while (n--) *p++ = *q++;
-  return d;
-}
-
-static __attribute__((noreturn)) void die(const char *msg) {
-  unsigned long n = 0;
-  while (msg[n]) n++;
-  sys3(SYS_write, 2, (i64)"diffharness: ", 13);
-  sys3(SYS_write, 2, (i64)msg, (i64)n);
-  sys3(SYS_write, 2, (i64)"\n", 1);
-  sys3(SYS_exit_group, 2, 0, 0);
-  __builtin_unreachable();
-}
-
-/* ---- buffered I/O ---- */
-static u8 inbuf[1 << 16];
-static unsigned long inpos, inlen;
-static u8 outbuf[1 << 16];
-static unsigned long outlen;
-
-static void readn(void *dst, unsigned long n) {
-  u8 *d = dst;
-  while (n) {
-    if (inpos == inlen) {
-      i64 r = sys3(SYS_read, 0, (i64)inbuf, sizeof inbuf);
-      if (r <= 0) die("unexpected end of input");
-      inpos = 0;
-      inlen = (unsigned long)r;
-    }
-    unsigned long k = inlen - inpos;
-    if (k > n) k = n;
-    memcpy(d, inbuf + inpos, k);
-    inpos += k;
-    d += k;
-    n -= k;
-  }
-}
-static u32 read32(void) {
-  u32 v;
-  readn(&v, 4);
-  return v;
-}
-static void flush(void) {
-  unsigned long done = 0;
-  while (done < outlen) {
-    i64 r = sys3(SYS_write, 1, (i64)(outbuf + done), (i64)(outlen - done));
-    if (r <= 0) die("write failed");
-    done += (unsigned long)r;
-  }
-  outlen = 0;
-}
-static void writen(const void *src, unsigned long n) {
-  const u8 *s = src;
-  while (n) {
-    if (outlen == sizeof outbuf) flush();
-    unsigned long k = sizeof outbuf - outlen;
-    if (k > n) k = n;
-    memcpy(outbuf + outlen, s, k);
-    outlen += k;
-    s += k;
-    n -= k;
-  }
-}
-static void write32(u32 v) { writen(&v, 4); }
-static void write64(u64 v) { writen(&v, 8); }
-
-/* ---- signals ---- */
-struct ksigaction {
-  void (*handler)(int, void *, void *);
-  unsigned long flags;
-  void (*restorer)(void);
-  u64 mask;
-};
-struct kstack {
-  void *sp;
-  int flags;
-  unsigned long size;
-};
-struct ksiginfo {
-  int signo, errno_, code, pad;
-  u64 addr;
-};
-struct kucontext {
-  unsigned long flags;
-  void *link;
-  struct kstack stack;
-  u64 sigmask;
-  u8 unused[1024 / 8 - 8];
-  struct {
-    u64 fault_address;
-    u64 regs[31];
-    u64 sp, pc, pstate;
-  } __attribute__((aligned(16))) mc;
-};
-#define SA_SIGINFO 0x4
-#define SA_ONSTACK 0x08000000
-#define SA_RESTORER 0x04000000
-
-extern void sig_restorer(void);
 extern const u8 tramp_start[], tramp_end[];
 
 static u8 altstack[1 << 16] __attribute__((aligned(16)));
@@ -210,32 +73,6 @@ static void handler(int sig, void *siv, void *ucv) {
   uc->mc.pc = TRAMP_BASE + TRAMP_RECOVER;
 }
 
-static void install(int sig) {
-  struct ksigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.handler = handler;
-  sa.flags = SA_SIGINFO | SA_ONSTACK | SA_RESTORER;
-  sa.restorer = sig_restorer;
-  sa.mask = 0;
-  if (sys6(SYS_rt_sigaction, sig, (i64)&sa, 0, 8, 0, 0) != 0) die("rt_sigaction failed");
-}
-
-static void *map_fixed(u64 addr, u64 size, int prot) {
-  i64 r = sys6(SYS_mmap, (i64)addr, (i64)size, prot, 0x22 | 0x10 /* MAP_PRIVATE|MAP_ANONYMOUS|MAP_FIXED */, -1, 0);
-  if ((u64)r != addr) die("mmap failed");
-  return (void *)addr;
-}
-
-static void sync_code(u64 start, u64 end) {
-  u64 ctr;
-  __asm__ volatile("mrs %0, ctr_el0" : "=r"(ctr));
-  u64 dline = 4UL << ((ctr >> 16) & 15), iline = 4UL << (ctr & 15);
-  for (u64 a = start & ~(dline - 1); a < end; a += dline) __asm__ volatile("dc cvau, %0" ::"r"(a) : "memory");
-  __asm__ volatile("dsb ish" ::: "memory");
-  for (u64 a = start & ~(iline - 1); a < end; a += iline) __asm__ volatile("ic ivau, %0" ::"r"(a) : "memory");
-  __asm__ volatile("dsb ish\n\tisb" ::: "memory");
-}
-
 static u64 pristine[DATA_SIZE / 8];
 
 struct patch {
@@ -244,13 +81,12 @@ struct patch {
 };
 
 void cmain(void) {
-  struct kstack ss = {altstack, 0, sizeof altstack};
-  if (sys3(SYS_sigaltstack, (i64)&ss, 0, 0) != 0) die("sigaltstack failed");
-  install(4);  /* SIGILL */
-  install(5);  /* SIGTRAP */
-  install(7);  /* SIGBUS */
-  install(11); /* SIGSEGV */
-  install(8);  /* SIGFPE */
+  set_altstack(altstack, sizeof altstack);
+  install(4, handler);  /* SIGILL */
+  install(5, handler);  /* SIGTRAP */
+  install(7, handler);  /* SIGBUS */
+  install(11, handler); /* SIGSEGV */
+  install(8, handler);  /* SIGFPE */
 
   u32 *code = map_fixed(CODE_BASE, 0x2000, 7);
   u64 *data = map_fixed(DATA_BASE, DATA_SIZE, 3);

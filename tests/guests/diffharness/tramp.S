@@ -13,21 +13,7 @@
 // (where the signal handler sends a faulting block) at +0x300 (TRAMP_RECOVER).
 
         .text
-        .global _start
-_start:
-        mov     x29, #0
-        mov     x30, #0
-        mov     x0, sp
-        bl      cmain
-        mov     x0, #0
-        mov     x8, #94                 // exit_group
-        svc     #0
-
-        .global sig_restorer
-sig_restorer:
-        mov     x8, #139                // rt_sigreturn
-        svc     #0
-
+// _start and sig_restorer: ../lib/qemuuser_start.S
         .balign 4096
         .global tramp_start
 tramp_start:

@@ -1,15 +1,8 @@
-// The code that runs one test instruction: _start, and `stub`, which is
-// copied to an RWX page and called as stub(in, out) with the record layouts
-// of fpcheck.c. X19/X20 hold the record pointers across the instruction.
+// The code that runs one test instruction: `stub`, which is copied to an RWX
+// page and called as stub(in, out) with the record layouts of fpcheck.c
+// (_start is in ../lib/qemuuser_start.S). X19/X20 hold the record pointers
+// across the instruction.
         .text
-        .global _start
-_start:
-        mov     x29, #0
-        mov     x30, #0
-        bl      cmain
-        mov     x8, #94                 // exit_group
-        svc     #0
-
         .balign 16
         .global stub_start, stub_insn, stub_end
 stub_start:

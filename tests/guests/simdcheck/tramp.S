@@ -10,20 +10,7 @@
 // Page layout: entry +0x000, epilogue +0x200, recover +0x300.
         .arch   armv8-a+simd
         .text
-        .global _start
-_start:
-        mov     x29, #0
-        mov     x30, #0
-        bl      cmain
-        mov     x0, #0
-        mov     x8, #94                 // exit_group
-        svc     #0
-
-        .global sig_restorer
-sig_restorer:
-        mov     x8, #139                // rt_sigreturn
-        svc     #0
-
+// _start and sig_restorer: ../lib/qemuuser_start.S
         .balign 4096
         .global tramp_start
 tramp_start:
