@@ -24,6 +24,7 @@ import { takeException, enterException, checkInterrupts, ExceptionTaken } from '
 import { insnTable } from './insn/table.js';
 import { GenericTimer } from './timer.js';
 import { GicCpuInterface } from './gic/cpuif.js';
+import { compileBlock, RESUME_AT_START } from './jit/compile.js';
 
 /** Register slot indices into `pe.x` (each slot is two int32s: [2n] = bits 31:0, [2n+1] = bits 63:32). */
 export const SLOT_ZR = 31; // reads as zero; never written
@@ -59,12 +60,24 @@ export interface Block {
   s1: Block | null;
   /** Times run by the interpreter loop; at FUSE_THRESHOLD the block gets a fused function. */
   hits: number;
-  /** The block's ops fused into one function (see fuseBlock), once it is hot. */
-  fn: ((pe: PE) => void) | null;
+  /** The block's ops fused into one function (see fuseBlock) once it is warm, its compiled source (jit/compile.ts) once it is hot. */
+  fn: ((pe: PE) => number | undefined | void) | null;
+  /** Whether `fn` is the compiled function (the last tier: runs are no longer counted). */
+  compiled: boolean;
 }
 
 /** Runs after which a block's ops are fused into one function. */
 export const FUSE_THRESHOLD = 16;
+
+/**
+ * Runs after which a block is compiled to JavaScript source (jit/compile.ts)
+ * by default; the environment variable NESTVISOR_JIT=0 turns that tier off
+ * (blocks are then fused, see fuseBlock), NESTVISOR_JIT=always compiles every
+ * block the first time it runs (for tests of the tier itself).
+ */
+export const JIT_THRESHOLD = 1000;
+const JIT_ENV = typeof process === 'undefined' ? undefined : process.env.NESTVISOR_JIT;
+const DEFAULT_JIT_THRESHOLD = JIT_ENV === "0" || JIT_ENV === "off" ? Infinity : JIT_ENV === "always" ? 0 : JIT_ENV !== undefined && /^\d+$/.test(JIT_ENV) ? Number(JIT_ENV) : JIT_THRESHOLD;
 
 /**
  * Fuses a hot block's ops into one generated function with one call site per
@@ -161,6 +174,12 @@ export class PE {
 
   // Decoded blocks
   private readonly blocks = new Map<number, Block>();
+  /**
+   * A direct-mapped cache in front of `blocks`, indexed by PA bits [13:2]:
+   * guest physical addresses are beyond the small-integer range, so a Map
+   * lookup hashes a heap number; a hit here is one array read and a compare.
+   */
+  private readonly blockCache: (Block | null)[] = new Array<Block | null>(BLOCK_CACHE_SIZE).fill(null);
   /** Physical page number -> block keys decoded from it. */
   private readonly codePages = new Map<number, CodePage>();
 
@@ -172,6 +191,13 @@ export class PE {
   opIndex = 0;
   /** Instructions retired since reset. */
   icount = 0;
+  /** The instruction count at which the current run() ends (compiled loops test it). */
+  runEnd = 0;
+  /**
+   * Runs of a block before it is compiled to JavaScript source (jit/compile.ts);
+   * Infinity keeps blocks on the closure tiers (interpreted, then fused).
+   */
+  jitThreshold = DEFAULT_JIT_THRESHOLD;
   /** Set when an interrupt input or mask changed; checked at block boundaries. */
   irqCheck = true;
   exitReason: RunExit = RunExit.Budget;
@@ -538,7 +564,7 @@ export class PE {
    * stores to the same page keeps single-PE LDXR/STXR loops working and makes
    * other PEs' stores to the granule visible.)
    */
-  private touchExclusive(pagePa: number): void {
+  touchExclusive(pagePa: number): void {
     if (this.exclPa >= 0 && pagePa === this.exclPa - (this.exclPa % 4096)) this.exclPa = -1;
   }
 
@@ -791,9 +817,17 @@ export class PE {
       // Fill for execution only: an instruction fetch's memory type (Normal even with stage 1 off) is not the data accesses' one.
       if (this.lastXlPerms & 4) this.fillTlb(lo, hi, pa, r, 4);
     }
-    const b = this.blocks.get(pa);
-    if (b !== undefined) return b;
-    return this.decodeBlock(pa);
+    return this.blockAt(pa);
+  }
+
+  /** The valid decoded block at physical address `pa`, decoding it if needed. */
+  private blockAt(pa: number): Block {
+    const slot = (pa >>> 2) & (BLOCK_CACHE_SIZE - 1);
+    const c = this.blockCache[slot];
+    if (c !== null && c.pa === pa && c.valid) return c;
+    const b = this.blocks.get(pa) ?? this.decodeBlock(pa);
+    this.blockCache[slot] = b;
+    return b;
   }
 
   private pcAlignmentFault(): never {
@@ -826,7 +860,7 @@ export class PE {
       if ((d.c.def.flags ?? 0) & (InsnFlags.EndsBlock | InsnFlags.Branch)) break;
       if (pa - r.base + (off - (pa % 4096)) >= r.size) break;
     }
-    const block: Block = { ops, pa, n: ops.length, valid: true, s0: null, s1: null, hits: 0, fn: null };
+    const block: Block = { ops, pa, n: ops.length, valid: true, s0: null, s1: null, hits: 0, fn: null, compiled: false };
     this.blocks.set(pa, block);
     let cp = this.codePages.get(page);
     if (cp === undefined) {
@@ -870,6 +904,7 @@ export class PE {
 
   private runBlocks(end: number): void {
     let b: Block | null = null;
+    this.runEnd = end;
     while (this.icount < end) {
       this.opIndex = 0;
       if (this.irqCheck) {
@@ -897,7 +932,7 @@ export class PE {
           const s1: Block | null = b.s1;
           if (s1 !== null && s1.pa === pa && s1.valid) nb = s1;
           else {
-            nb = this.blocks.get(pa) ?? this.decodeBlock(pa);
+            nb = this.blockAt(pa);
             b.s1 = s0;
             b.s0 = nb;
           }
@@ -916,10 +951,18 @@ export class PE {
       this.pcLo = next >>> 0;
       if (next > 0xffffffff) this.pcHi = (this.pcHi + 1) >>> 0;
       if (this.onBlock !== null) this.onBlock(this, b);
-      const fn = b.fn;
-      if (fn !== null) fn(this);
-      else {
-        if (++b.hits >= FUSE_THRESHOLD) b.fn = fuseBlock(ops);
+      let fn = b.fn;
+      if (!b.compiled) {
+        const hits = ++b.hits;
+        if (hits > this.jitThreshold) {
+          fn = b.fn = compileBlock(this, b);
+          b.compiled = true;
+        } else if (hits === FUSE_THRESHOLD) b.fn = fuseBlock(ops);
+      }
+      if (fn !== null) {
+        const r = fn(this);
+        if (r !== undefined) this.resumeBlock(ops, n, r);
+      } else {
         for (let k = 0; k < n; k++) {
           this.opIndex = k;
           ops[k](this);
@@ -931,6 +974,19 @@ export class PE {
       if (this.timer.deadline <= this.icount) this.irqCheck = true;
     }
     this.exitReason = RunExit.Budget;
+  }
+
+  /** Finishes a block its compiled function left early (jit/compile.ts: RESUME_AT_START or an instruction index). */
+  private resumeBlock(ops: Op[], n: number, r: number): void {
+    if (r === RESUME_AT_START) {
+      this.pcLo = this.blockLo;
+      this.pcHi = this.blockHi;
+      return;
+    }
+    for (let k = r; k < n; k++) {
+      this.opIndex = k;
+      ops[k](this);
+    }
   }
 
   /** Called by WFI/WFE: the PE sleeps until an interrupt is pending. */
@@ -968,3 +1024,6 @@ interface CodePage {
 }
 
 const UNDEF_OP: Op = (pe) => pe.undefinedInstruction();
+
+/** Entries of PE.blockCache (a power of two). */
+const BLOCK_CACHE_SIZE = 4096;

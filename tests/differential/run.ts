@@ -41,6 +41,8 @@ export interface RunOptions {
   batchCases?: number;
   maxReports?: number;
   log?: (s: string) => void;
+  /** Runs of a block before nestvisor compiles it (PE.jitThreshold): 0 checks the compiled tier on every case. */
+  jitThreshold?: number;
 }
 
 const KIND: Record<number, string> = { 0: 'ok', 4: 'SIGILL', 5: 'SIGTRAP', 7: 'SIGBUS', 11: 'SIGSEGV' };
@@ -57,6 +59,7 @@ interface Batch {
 export async function runClass(cls: GenClass, qemu: QemuHarness, opts: RunOptions): Promise<RunStats> {
   const t0 = Date.now();
   const nv = new NvSide(qemu.tramp);
+  if (opts.jitThreshold !== undefined) nv.pe.jitThreshold = opts.jitThreshold;
   const gen = new Generator(nv.pe.decoder, cls, opts.seed);
   const batchCases = opts.batchCases ?? 4000;
   const maxReports = opts.maxReports ?? 10;

@@ -1,0 +1,103 @@
+/**
+ * The second execution tier: a hot decoded block becomes one JavaScript
+ * function generated from source (`new Function`), each instruction written
+ * out by its emitter (jit/emit_*.ts) with its fields as literals, so that V8
+ * compiles the block as straight-line code with no call per instruction.
+ * Instructions without an emitter call their closure (the reference
+ * semantics) from the generated code.
+ *
+ * A block whose last instruction branches back to the block's own start (a
+ * counted loop, a copy or checksum loop) becomes a loop inside the function:
+ * it keeps iterating while the run budget, the timer deadline and the
+ * interrupt check allow, with the instruction count exact at every exit, as
+ * if the run loop had dispatched each iteration.
+ *
+ * Invariants the run loop relies on:
+ * - on entry pe.blockLo/blockHi hold the block's VA and PC the fall-through
+ *   address; a branch sets PC;
+ * - pe.opIndex is the index of the instruction that raised an exception
+ *   (set before every closure call; inline code cannot raise one: it leaves
+ *   the block with `return k` instead, see RESUME_AT_START);
+ * - the run loop adds the block's length to pe.icount after the function
+ *   returns: a loop counts only the iterations before the last one itself.
+ */
+import type { PE, Block } from '../pe.js';
+import type { Decoder } from '../decoder.js';
+import { BranchEmit, Emitter } from './emit.js';
+import { jitEmitters } from './emitters.js';
+import * as H from './helpers.js';
+
+let emitters: Map<string, Emitter> | null = null;
+
+/**
+ * What a compiled block returns: undefined when it ran to its end; k >= 0
+ * when it left before instruction k took any effect (the run loop runs the
+ * closures from k on); RESUME_AT_START when a loop stopped iterating for the
+ * run loop's sake (PC is then the block's own start).
+ */
+export const RESUME_AT_START = -2;
+export type CompiledBlock = (pe: PE) => number | undefined;
+
+/** Counts of compiled blocks and instructions emitted inline vs called, for statistics and tests. */
+export const jitStats = { blocks: 0, loops: 0, inline: 0, called: 0 };
+
+/**
+ * Generates the source of block `b` whose instruction words are `words`.
+ * Exported for tests and for `-d jit`-style inspection.
+ */
+export function blockSource(decoder: Decoder, b: Block, words: Int32Array): { src: string; inline: number; loop: boolean } {
+  emitters ??= jitEmitters();
+  const n = b.n;
+  const startOff = b.pa % 4096;
+  let body = '';
+  let inline = 0;
+  let loop = false;
+  for (let k = 0; k < n; k++) {
+    const off = startOff + 4 * k;
+    const d = decoder.decode(words[k]);
+    const em = d === null ? undefined : emitters.get(d.c.def.name);
+    const e = em === undefined || d === null ? null : em(d.fields, { off, k });
+    if (e === null) {
+      body += `pe.opIndex = ${k}; o[${k}](pe);\n`;
+      continue;
+    }
+    inline++;
+    if (typeof e === 'string') {
+      body += `{ ${e} }\n`;
+      continue;
+    }
+    // A PC-relative branch: the last instruction of its block. PC is selected without a branch in the
+    // generated code (see mem.ts on why untaken paths are avoided).
+    const br: BranchEmit = e;
+    if (br.pre !== '') body += `{ ${br.pre} }\n`;
+    if (br.delta === startOff && k === n - 1) {
+      loop = true;
+      // The run loop counts this iteration when we return; iterate only while that count stays below the
+      // budget and the timer deadline, nothing asked for attention, and the block is still valid (a store in
+      // it may have overwritten its own code). RESUME_AT_START: the run loop sets PC to the block's start.
+      body += `if (!(${br.cond})) return;\nconst c = pe.icount + ${n};\nif (c >= pe.runEnd || c >= pe.timer.deadline || pe.irqCheck || !blk.valid || pe.onBlock !== null) return ${RESUME_AT_START};\npe.icount = c;\n`;
+    } else if (br.cond === 'true') {
+      body += `{ const s = pe.blockLo - (pe.blockLo & 4095) + ${br.delta}; pe.pcLo = s >>> 0; pe.pcHi = (pe.blockHi + Math.floor(s / 4294967296)) >>> 0; }\n`;
+    } else {
+      body += `{ const s = pe.blockLo - (pe.blockLo & 4095) + (${br.cond} ? ${br.delta} : ${off + 4}); pe.pcLo = s >>> 0; pe.pcHi = (pe.blockHi + Math.floor(s / 4294967296)) >>> 0; }\n`;
+    }
+  }
+  const src = loop ? `const x = pe.x;\nfor (;;) {\n${body}}` : `const x = pe.x;\n${body}`;
+  return { src, inline, loop };
+}
+
+/** Compiles block `b` (its words re-read from guest memory, which cannot have changed while it is valid). */
+export function compileBlock(pe: PE, b: Block): CompiledBlock {
+  const r = pe.bus.findRam(b.pa)!;
+  const o = b.pa - r.base;
+  const words = new Int32Array(b.n);
+  for (let k = 0; k < b.n; k++) words[k] = r.view.getInt32(o + 4 * k, true);
+  const { src, inline, loop } = blockSource(pe.decoder, b, words);
+  jitStats.blocks++;
+  if (loop) jitStats.loops++;
+  jitStats.inline += inline;
+  jitStats.called += b.n - inline;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function('o', 'blk', 'H', `return function jitBlock(pe) {\n${src}\n};`) as (o: unknown, blk: Block, h: typeof H) => CompiledBlock;
+  return make(b.ops, b, H);
+}
