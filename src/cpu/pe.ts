@@ -75,7 +75,7 @@ export const FUSE_THRESHOLD = 16;
  * (blocks are then fused, see fuseBlock), NESTVISOR_JIT=always compiles every
  * block the first time it runs (for tests of the tier itself).
  */
-export const JIT_THRESHOLD = 1000;
+export const JIT_THRESHOLD = 20000;
 const JIT_ENV = typeof process === 'undefined' ? undefined : process.env.NESTVISOR_JIT;
 const DEFAULT_JIT_THRESHOLD = JIT_ENV === "0" || JIT_ENV === "off" ? Infinity : JIT_ENV === "always" ? 0 : JIT_ENV !== undefined && /^\d+$/.test(JIT_ENV) ? Number(JIT_ENV) : JIT_THRESHOLD;
 
