@@ -43,6 +43,12 @@ export const enum InsnFlags {
   Branch = 2,
   /** Accesses memory (the differential generator points its base register into the data area). */
   Memory = 4,
+  /**
+   * A conditional branch (B.cond, CBZ/CBNZ, TBZ/TBNZ): the decoded block goes
+   * on after it (a superblock); when taken, the op sets pe.branchTaken and the
+   * block is left there, with only the instructions up to the branch retired.
+   */
+  CondBranch = 8,
 }
 
 export interface InsnDef {

@@ -24,7 +24,7 @@ import { takeException, enterException, checkInterrupts, ExceptionTaken } from '
 import { insnTable } from './insn/table.js';
 import { GenericTimer } from './timer.js';
 import { GicCpuInterface } from './gic/cpuif.js';
-import { compileBlock, RESUME_AT_START } from './jit/compile.js';
+import { compileBlock } from './jit/compile.js';
 
 /** Register slot indices into `pe.x` (each slot is two int32s: [2n] = bits 31:0, [2n+1] = bits 63:32). */
 export const SLOT_ZR = 31; // reads as zero; never written
@@ -49,6 +49,11 @@ export interface Block {
   readonly pa: number;
   /** Number of instructions. */
   readonly n: number;
+  /**
+   * Indexes of the block's conditional branches (a superblock goes on past
+   * them; see InsnFlags.CondBranch), for fuseBlock.
+   */
+  readonly sideExits: readonly number[];
   /** False once the block has been dropped (its code was overwritten or IC invalidated it). */
   valid: boolean;
   /**
@@ -86,13 +91,18 @@ const DEFAULT_JIT_THRESHOLD = JIT_ENV === "0" || JIT_ENV === "off" ? Infinity : 
  * the same instruction semantics, without a megamorphic call per instruction.
  * The ops stay the single description of each instruction.
  */
-function fuseBlock(ops: readonly Op[]): (pe: PE) => void {
+function fuseBlock(ops: readonly Op[], sideExits: readonly number[]): (pe: PE) => number | undefined {
   const n = ops.length;
   let body = '';
-  for (let k = 0; k < n; k++) body += `pe.opIndex = ${k}; o${k}(pe);\n`;
+  for (let k = 0; k < n; k++) {
+    body += `pe.opIndex = ${k}; o${k}(pe);\n`;
+    // A taken conditional branch leaves the block: k + 1 instructions retired (returned negated, see runBlocks).
+    if (!sideExits.includes(k)) continue;
+    body += k === n - 1 ? 'pe.branchTaken = false;\n' : `if (pe.branchTaken) { pe.branchTaken = false; return ${-(k + 1)}; }\n`;
+  }
   const params = ops.map((_, k) => `o${k}`);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function(...params, `return function fusedBlock(pe) {\n${body}};`)(...ops) as (pe: PE) => void;
+  return new Function(...params, `return function fusedBlock(pe) {\n${body}};`)(...ops) as (pe: PE) => number | undefined;
 }
 
 /** Indexes of the TLBs: one per translation regime and privilege. */
@@ -191,6 +201,8 @@ export class PE {
   opIndex = 0;
   /** Instructions retired since reset. */
   icount = 0;
+  /** Set by a taken conditional branch (branchTakenTo); whoever runs the block's ops clears it and leaves the block. */
+  branchTaken = false;
   /** The instruction count at which the current run() ends (compiled loops test it). */
   runEnd = 0;
   /**
@@ -466,6 +478,12 @@ export class PE {
     } else if (tcrHi & (1 << 5)) hi &= 0x00ffffff;
     this.pcLo = lo >>> 0;
     this.pcHi = hi >>> 0;
+  }
+
+  /** A conditional branch taken: PC = page base + `delta`, and the (super)block is left after this instruction. */
+  branchTakenTo(delta: number): void {
+    this.setPcPageRel(delta);
+    this.branchTaken = true;
   }
 
   /** Writes page base + `delta` to the register at index `d` (BL's link, ADR, ADRP). */
@@ -842,12 +860,19 @@ export class PE {
     takeException(this, target, 0, (ec << 26) | (1 << 25) | fsc | (s1ptw ? 1 << 7 : 0), lo, hi, true, lo, hi);
   }
 
-  private decodeBlock(pa: number): Block {
+  /**
+   * Decodes the block at `pa`: up to a branch, an instruction that ends
+   * blocks, the page end or 128 instructions. A superblock (for a hot block
+   * about to be compiled, replacing `old`) goes on past conditional branches
+   * (InsnFlags.CondBranch), up to SUPERBLOCK_MAX instructions.
+   */
+  private decodeBlock(pa: number, superblock = false, old: Block | null = null): Block {
     const r = this.bus.findRam(pa)!;
     const ops: Op[] = [];
+    const sideExits: number[] = [];
     const page = pa - (pa % 4096);
     let off = pa % 4096;
-    const maxOps = 128;
+    const maxOps = superblock ? SUPERBLOCK_MAX : 128;
     while (off < 4096 && ops.length < maxOps) {
       const word = r.view.getInt32(pa - r.base + (off - (pa % 4096)), true);
       const d = this.decoder.decode(word);
@@ -857,18 +882,24 @@ export class PE {
       }
       ops.push(d.c.def.build(d.fields, { off, word }));
       off += 4;
-      if ((d.c.def.flags ?? 0) & (InsnFlags.EndsBlock | InsnFlags.Branch)) break;
+      const flags = d.c.def.flags ?? 0;
+      if (flags & InsnFlags.CondBranch) sideExits.push(ops.length - 1);
+      if (flags & (InsnFlags.EndsBlock | InsnFlags.Branch) && !(superblock && flags & InsnFlags.CondBranch)) break;
       if (pa - r.base + (off - (pa % 4096)) >= r.size) break;
     }
-    const block: Block = { ops, pa, n: ops.length, valid: true, s0: null, s1: null, hits: 0, fn: null, compiled: false };
+    const block: Block = { ops, pa, n: ops.length, sideExits, valid: true, s0: null, s1: null, hits: old?.hits ?? 0, fn: null, compiled: false };
     this.blocks.set(pa, block);
+    if (old !== null) {
+      old.valid = false;
+      this.blockCache[(pa >>> 2) & (BLOCK_CACHE_SIZE - 1)] = block;
+    }
     let cp = this.codePages.get(page);
     if (cp === undefined) {
       cp = { keys: [], words: new Uint8Array(1024) };
       this.codePages.set(page, cp);
       this.bus.addCodePage(page);
     }
-    cp.keys.push(pa);
+    if (old === null) cp.keys.push(pa);
     cp.words.fill(1, (pa % 4096) >> 2, ((pa % 4096) >> 2) + ops.length);
     return block;
   }
@@ -942,8 +973,8 @@ export class PE {
         this.chainOk = true;
       }
       b = nb;
-      const ops = b.ops;
-      const n = b.n;
+      let ops = b.ops;
+      let n = b.n;
       this.blockLo = lo;
       this.blockHi = this.pcHi;
       // Fall-through PC; a branch overwrites it.
@@ -955,20 +986,26 @@ export class PE {
       if (!b.compiled) {
         const hits = ++b.hits;
         if (hits > this.jitThreshold) {
+          // Hot: compiled as a superblock (going on past conditional branches) when it ends in one.
+          if (b.sideExits.length > 0 && b.sideExits[b.sideExits.length - 1] === n - 1) {
+            b = this.decodeBlock(b.pa, true, b);
+            ops = b.ops;
+            n = b.n;
+            const fall = lo + 4 * n;
+            this.pcLo = fall >>> 0;
+            this.pcHi = (this.blockHi + (fall > 0xffffffff ? 1 : 0)) >>> 0;
+          }
           fn = b.fn = compileBlock(this, b);
           b.compiled = true;
-        } else if (hits === FUSE_THRESHOLD) b.fn = fuseBlock(ops);
+        } else if (hits === FUSE_THRESHOLD) b.fn = fuseBlock(ops, b.sideExits);
       }
+      // (The count is computed before it is added: an op may itself adjust icount, see syncExceptionAtBlockEnd.)
+      let retired: number;
       if (fn !== null) {
         const r = fn(this);
-        if (r !== undefined) this.resumeBlock(ops, n, r);
-      } else {
-        for (let k = 0; k < n; k++) {
-          this.opIndex = k;
-          ops[k](this);
-        }
-      }
-      this.icount += n;
+        retired = r === undefined ? n : r < 0 ? -r : this.runOps(ops, n, r);
+      } else retired = this.runOps(ops, n, 0);
+      this.icount += retired;
       // An exception taken to EL2 by the block's last instruction without a throw (syncExceptionAtBlockEnd).
       if (this.exitReason !== RunExit.Budget) return;
       if (this.timer.deadline <= this.icount) this.irqCheck = true;
@@ -976,17 +1013,22 @@ export class PE {
     this.exitReason = RunExit.Budget;
   }
 
-  /** Finishes a block its compiled function left early (jit/compile.ts: RESUME_AT_START or an instruction index). */
-  private resumeBlock(ops: Op[], n: number, r: number): void {
-    if (r === RESUME_AT_START) {
-      this.pcLo = this.blockLo;
-      this.pcHi = this.blockHi;
-      return;
-    }
-    for (let k = r; k < n; k++) {
+  /**
+   * Runs a block's ops from instruction `from` with the closures (a cold
+   * block, or the rest of one its compiled function left early). Returns the
+   * number of the block's instructions retired: n, or fewer when a
+   * conditional branch was taken.
+   */
+  private runOps(ops: Op[], n: number, from: number): number {
+    for (let k = from; k < n; k++) {
       this.opIndex = k;
       ops[k](this);
+      if (this.branchTaken) {
+        this.branchTaken = false;
+        return k + 1;
+      }
     }
+    return n;
   }
 
   /** Called by WFI/WFE: the PE sleeps until an interrupt is pending. */
@@ -1024,6 +1066,9 @@ interface CodePage {
 }
 
 const UNDEF_OP: Op = (pe) => pe.undefinedInstruction();
+
+/** Most instructions in a superblock (decodeBlock). */
+const SUPERBLOCK_MAX = 64;
 
 /** Entries of PE.blockCache (a power of two). */
 const BLOCK_CACHE_SIZE = 4096;

@@ -106,7 +106,11 @@ export class NvSide {
     enableIdentityMmu(this.pe, { ram: pt, base: PT_BASE, size: PT_SIZE }, [
       { va: 0, size: TRAMP_BASE, el0: true },
       { va: TRAMP_BASE, size: 0x1000, el0: true, uxn: true }, // reaching the epilogue is an instruction abort
-      { va: TRAMP_BASE + 0x1000, size: EL0_SPACE - TRAMP_BASE - 0x1000, el0: true },
+      { va: TRAMP_BASE + 0x1000, size: DATA_BASE - TRAMP_BASE - 0x1000, el0: true },
+      // The data area is not executable, as the harness maps it under qemu-aarch64 (PROT_READ|PROT_WRITE):
+      // a BR into it is a Permission fault (SIGSEGV, SEGV_ACCERR) on both.
+      { va: DATA_BASE, size: DATA_SIZE, el0: true, uxn: true },
+      { va: DATA_BASE + DATA_SIZE, size: EL0_SPACE - DATA_BASE - DATA_SIZE, el0: true },
       { va: VEC_BASE, size: 0x1000, uxn: true },
     ]);
   }

@@ -7,6 +7,8 @@ import { InsnDef, InsnFlags } from '../decoder.js';
 import { CONDS, regName, sext, src, target } from './regs.js';
 
 const BR = InsnFlags.Branch | InsnFlags.EndsBlock;
+/** Conditional branches: the block goes on after them (InsnFlags.CondBranch). */
+const CBR = BR | InsnFlags.CondBranch;
 
 export const branchInsns: InsnDef[] = [
   {
@@ -30,36 +32,36 @@ export const branchInsns: InsnDef[] = [
     disasm: (f, pc) => `bl ${target(pc, sext(f.imm26, 26) * 4)}`,
   },
   {
-    name: 'B_cond', pattern: '0101010 0 imm19:19 0 cond:4', cls: 'branch', flags: BR,
+    name: 'B_cond', pattern: '0101010 0 imm19:19 0 cond:4', cls: 'branch', flags: CBR,
     build: (f, site) => {
       const d = sext(f.imm19, 19) * 4 + site.off;
       const c = f.cond;
       return (pe) => {
-        if (pe.cond(c)) pe.setPcPageRel(d);
+        if (pe.cond(c)) pe.branchTakenTo(d);
       };
     },
     disasm: (f, pc) => `b.${CONDS[f.cond]} ${target(pc, sext(f.imm19, 19) * 4)}`,
   },
   {
-    name: 'CBZ', pattern: 'sf:1 011010 op:1 imm19:19 Rt:5', cls: 'branch', flags: BR,
+    name: 'CBZ', pattern: 'sf:1 011010 op:1 imm19:19 Rt:5', cls: 'branch', flags: CBR,
     build: (f, site) => {
       const d = sext(f.imm19, 19) * 4 + site.off;
       const t = src(f.Rt);
       const nz = f.op === 1;
-      if (f.sf) return (pe) => { if (((pe.x[t] | pe.x[t + 1]) !== 0) === nz) pe.setPcPageRel(d); };
-      return (pe) => { if ((pe.x[t] !== 0) === nz) pe.setPcPageRel(d); };
+      if (f.sf) return (pe) => { if (((pe.x[t] | pe.x[t + 1]) !== 0) === nz) pe.branchTakenTo(d); };
+      return (pe) => { if ((pe.x[t] !== 0) === nz) pe.branchTakenTo(d); };
     },
     disasm: (f, pc) => `${f.op ? 'cbnz' : 'cbz'} ${regName(f.Rt, f.sf)}, ${target(pc, sext(f.imm19, 19) * 4)}`,
   },
   {
-    name: 'TBZ', pattern: 'b5:1 011011 op:1 b40:5 imm14:14 Rt:5', cls: 'branch', flags: BR,
+    name: 'TBZ', pattern: 'b5:1 011011 op:1 b40:5 imm14:14 Rt:5', cls: 'branch', flags: CBR,
     build: (f, site) => {
       const d = sext(f.imm14, 14) * 4 + site.off;
       const bit = (f.b5 << 5) | f.b40;
       const idx = src(f.Rt) + (bit >> 5);
       const m = 1 << (bit & 31);
       const nz = f.op === 1;
-      return (pe) => { if (((pe.x[idx] & m) !== 0) === nz) pe.setPcPageRel(d); };
+      return (pe) => { if (((pe.x[idx] & m) !== 0) === nz) pe.branchTakenTo(d); };
     },
     disasm: (f, pc) => `${f.op ? 'tbnz' : 'tbz'} ${regName(f.Rt, f.b5)}, #${(f.b5 << 5) | f.b40}, ${target(pc, sext(f.imm14, 14) * 4)}`,
   },

@@ -6,8 +6,8 @@
  * Instructions without an emitter call their closure (the reference
  * semantics) from the generated code.
  *
- * A block whose last instruction branches back to the block's own start (a
- * counted loop, a copy or checksum loop) becomes a loop inside the function:
+ * A block with a conditional branch back to its own start (a counted loop,
+ * a copy or checksum loop) becomes a loop inside the function:
  * it keeps iterating while the run budget, the timer deadline and the
  * interrupt check allow, with the instruction count exact at every exit, as
  * if the run loop had dispatched each iteration.
@@ -17,9 +17,10 @@
  *   address; a branch sets PC;
  * - pe.opIndex is the index of the instruction that raised an exception
  *   (set before every closure call; inline code cannot raise one: it leaves
- *   the block with `return k` instead, see RESUME_AT_START);
- * - the run loop adds the block's length to pe.icount after the function
- *   returns: a loop counts only the iterations before the last one itself.
+ *   the block with `return k` instead, see CompiledBlock);
+ * - the run loop adds the instructions of the last pass through the block
+ *   to pe.icount after the function returns: a loop counts the iterations
+ *   before the last one itself.
  */
 import type { PE, Block } from '../pe.js';
 import type { Decoder } from '../decoder.js';
@@ -30,12 +31,12 @@ import * as H from './helpers.js';
 let emitters: Map<string, Emitter> | null = null;
 
 /**
- * What a compiled block returns: undefined when it ran to its end; k >= 0
- * when it left before instruction k took any effect (the run loop runs the
- * closures from k on); RESUME_AT_START when a loop stopped iterating for the
- * run loop's sake (PC is then the block's own start).
+ * What a compiled block returns: undefined when it ran to its end; -r when
+ * it left after r instructions (a taken conditional branch inside the block,
+ * or a loop that stopped iterating for the run loop's sake, with PC then the
+ * block's own start); k >= 0 when it left before instruction k took any
+ * effect (the run loop runs the closures from k on).
  */
-export const RESUME_AT_START = -2;
 export type CompiledBlock = (pe: PE) => number | undefined;
 
 /** Counts of compiled blocks and instructions emitted inline vs called, for statistics and tests. */
@@ -66,23 +67,30 @@ export function blockSource(decoder: Decoder, b: Block, words: Int32Array): { sr
       body += `{ ${e} }\n`;
       continue;
     }
-    // A PC-relative branch: the last instruction of its block. PC is selected without a branch in the
-    // generated code (see mem.ts on why untaken paths are avoided).
+    // A PC-relative branch: the last instruction of its block, or a conditional branch inside a superblock
+    // (InsnFlags.CondBranch), which leaves the block when taken with k + 1 instructions retired (returned
+    // negated). PC is written without a branch in the generated code (see mem.ts on why untaken paths are avoided).
     const br: BranchEmit = e;
     if (br.pre !== '') body += `{ ${br.pre} }\n`;
-    if (br.delta === startOff && k === n - 1) {
+    const pcTo = (delta: string): string =>
+      `{ const s = pe.blockLo - (pe.blockLo & 4095) + ${delta}; pe.pcLo = s >>> 0; pe.pcHi = (pe.blockHi + Math.floor(s / 4294967296)) >>> 0; }\n`;
+    if (br.delta === startOff && br.cond !== 'true') {
       loop = true;
-      // The run loop counts this iteration when we return; iterate only while that count stays below the
-      // budget and the timer deadline, nothing asked for attention, and the block is still valid (a store in
-      // it may have overwritten its own code). RESUME_AT_START: the run loop sets PC to the block's start.
-      body += `if (!(${br.cond})) return;\nconst c = pe.icount + ${n};\nif (c >= pe.runEnd || c >= pe.timer.deadline || pe.irqCheck || !blk.valid || pe.onBlock !== null) return ${RESUME_AT_START};\npe.icount = c;\n`;
+      // Back to the block's start: iterate inside the function while the count stays below the budget and the
+      // timer deadline, nothing asked for attention, and the block is still valid (a store in it may have
+      // overwritten its own code). When the loop stops, PC is the block's start.
+      body += `if (${br.cond}) { const c = pe.icount + ${k + 1}; if (c >= pe.runEnd || c >= pe.timer.deadline || pe.irqCheck || !blk.valid || pe.onBlock !== null) { pe.pcLo = pe.blockLo; pe.pcHi = pe.blockHi; return ${-(k + 1)}; } pe.icount = c; continue; }\n`;
     } else if (br.cond === 'true') {
-      body += `{ const s = pe.blockLo - (pe.blockLo & 4095) + ${br.delta}; pe.pcLo = s >>> 0; pe.pcHi = (pe.blockHi + Math.floor(s / 4294967296)) >>> 0; }\n`;
+      // B, BL, or B.AL/B.NV (always taken; inside a superblock it leaves it).
+      body += pcTo(String(br.delta));
+      if (k < n - 1) body += `return ${-(k + 1)};\n`;
+    } else if (k === n - 1) {
+      body += pcTo(`(${br.cond} ? ${br.delta} : ${off + 4})`);
     } else {
-      body += `{ const s = pe.blockLo - (pe.blockLo & 4095) + (${br.cond} ? ${br.delta} : ${off + 4}); pe.pcLo = s >>> 0; pe.pcHi = (pe.blockHi + Math.floor(s / 4294967296)) >>> 0; }\n`;
+      body += `const t${k} = ${br.cond};\n${pcTo(`(t${k} ? ${br.delta} : ${startOff + 4 * n})`)}if (t${k}) return ${-(k + 1)};\n`;
     }
   }
-  const src = loop ? `const x = pe.x;\nfor (;;) {\n${body}}` : `const x = pe.x;\n${body}`;
+  const src = loop ? `const x = pe.x;\nfor (;;) {\n${body}return;\n}` : `const x = pe.x;\n${body}`;
   return { src, inline, loop };
 }
 
