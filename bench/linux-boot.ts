@@ -6,6 +6,11 @@
  * in the same run: host seconds from start to the marker, and to the end.
  *
  *   npm run build && node dist/bench/linux-boot.js [--smp N] [--no-qemu] [--qemu PATH]
+ *
+ * `npm run bench` runs it too (in its own process, so that its peak RSS is
+ * the Linux boot's). Targets (issue 5): boot-to-init within 5x of QEMU's
+ * time, peak RSS at most 150 MiB beyond the guest's RAM; both figures are
+ * printed against the RAM configured and against the guest pages in use.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +39,28 @@ interface Result {
   toInit: number;
   total: number;
   insns?: number;
+  /** Guest RAM pages holding a non-zero byte at the end, MiB (a lower bound of the guest pages resident). */
+  guestMiB?: number;
+}
+
+const MIB = 1024 * 1024;
+const RAM_MIB = 512;
+const TARGET_RATIO = 5;
+const TARGET_RSS_BEYOND_MIB = 150;
+
+/** MiB of `ram` in 4 KiB pages with a non-zero byte. */
+function pagesInUseMiB(ram: Uint8Array): number {
+  const w = new Int32Array(ram.buffer, ram.byteOffset, ram.byteLength >> 2);
+  let pages = 0;
+  for (let p = 0; p < w.length; p += 1024) {
+    for (let i = p; i < p + 1024; i++) {
+      if (w[i] !== 0) {
+        pages++;
+        break;
+      }
+    }
+  }
+  return (pages * 4096) / MIB;
 }
 
 async function nestvisor(kernel: string, initrd: string, smp: number): Promise<Result> {
@@ -42,7 +69,7 @@ async function nestvisor(kernel: string, initrd: string, smp: number): Promise<R
   let toInit = NaN;
   const dec = new TextDecoder();
   const m = new VirtMachine({
-    memBytes: 512 << 20, cpus: smp, cpu: 'cortex-a57', kernel: readFileSync(kernel), initrd: readFileSync(initrd), append: APPEND,
+    memBytes: RAM_MIB * MIB, cpus: smp, cpu: 'cortex-a57', kernel: readFileSync(kernel), initrd: readFileSync(initrd), append: APPEND,
     onSerial: (b) => {
       out += dec.decode(b, { stream: true });
       if (Number.isNaN(toInit) && out.includes(MARKER)) toInit = (performance.now() - t0) / 1000;
@@ -50,7 +77,7 @@ async function nestvisor(kernel: string, initrd: string, smp: number): Promise<R
   });
   const r = await m.run({ maxInsns: 5e9 });
   if (r.end !== 'poweroff' || Number.isNaN(toInit)) throw new Error(`nestvisor: the guest ended with ${r.end} ${r.message ?? ''} before init:\n${out.slice(-2000)}`);
-  return { toInit, total: (performance.now() - t0) / 1000, insns: r.insns };
+  return { toInit, total: (performance.now() - t0) / 1000, insns: r.insns, guestMiB: pagesInUseMiB(m.ram) };
 }
 
 function qemu(bin: string, kernel: string, initrd: string, smp: number): Promise<Result> {
@@ -94,12 +121,19 @@ async function main(argv: string[]): Promise<void> {
     const n = await nestvisor(kernel, initrd, smp);
     const q = useQemu ? await qemu(qemuBin, kernel, initrd, smp) : null;
     const row = (name: string, r: Result): string => `${name.padEnd(12)} ${r.toInit.toFixed(2).padStart(8)} s ${r.total.toFixed(2).padStart(8)} s${r.insns !== undefined ? `   ${(r.insns / 1e6).toFixed(0)}M instructions, ${(r.insns / 1e6 / r.total).toFixed(1)} MIPS` : ''}`;
-    console.log(`Linux ${g.kernel}, -smp ${smp}, 512M: boot to init / to power off (host seconds)`);
+    // Peak RSS of this process: nestvisor ran in it (QEMU is a child process, not counted).
+    const peakMiB = process.resourceUsage().maxRSS / 1024;
+    console.log(`Linux ${g.kernel}, -smp ${smp}, ${RAM_MIB}M: boot to init / to power off (host seconds)`);
     console.log(row('nestvisor', n));
     if (q) {
       console.log(row('qemu (TCG)', q));
-      console.log(`ratio nestvisor/qemu to init: ${(n.toInit / q.toInit).toFixed(1)}x`);
+      const ratio = n.toInit / q.toInit;
+      console.log(`ratio nestvisor/qemu to init: ${ratio.toFixed(1)}x; target <= ${TARGET_RATIO}x: ${ratio <= TARGET_RATIO ? 'PASS' : 'MISS'}`);
     }
+    const beyondPages = peakMiB - (n.guestMiB ?? 0);
+    console.log(`memory: peak RSS ${peakMiB.toFixed(0)} MiB with ${RAM_MIB} MiB of guest RAM configured (${(peakMiB - RAM_MIB).toFixed(0)} MiB beyond it: ` +
+      `${peakMiB - RAM_MIB <= TARGET_RSS_BEYOND_MIB ? 'PASS' : 'MISS'}); guest pages in use ${(n.guestMiB ?? 0).toFixed(0)} MiB, ` +
+      `${beyondPages.toFixed(0)} MiB beyond them (target <= ${TARGET_RSS_BEYOND_MIB}: ${beyondPages <= TARGET_RSS_BEYOND_MIB ? 'PASS' : 'MISS'})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

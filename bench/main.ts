@@ -4,11 +4,13 @@
  * checks both printed the same result line, and prints speed and memory figures
  * against the targets (>= 50 MIPS, 100 stretch, on integer programs; peak RSS at
  * most 64 MiB beyond guest RAM; the FP/SIMD programs at least half the MIPS of
- * the integer programs).
+ * the integer programs); then the hypervisor round trips (bench/hyp.ts) and
+ * the Linux boot to init against QEMU (bench/linux-boot.ts, when
+ * `npm run fetch-guests` has cached the kernel).
  *
  *   npm run bench [-- options]
- *   node dist/bench/main.js [--only NAME] [--json[=FILE]] [--no-qemu] [--qemu PATH]
- *                           [--qemu-runs N] [--ram MiB]
+ *   node dist/bench/main.js [--only NAME] [--json[=FILE]] [--no-qemu] [--no-hyp] [--no-linux]
+ *                           [--qemu PATH] [--qemu-runs N] [--ram MiB]
  *
  * Progress goes to stderr, one line per step. The table goes to stdout, or with
  * --json the results as JSON (to stdout, or to FILE with --json=FILE).
@@ -17,6 +19,7 @@
  * (exit code 1).
  */
 import { printHypBench, runHypBench } from './hyp.js';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -38,6 +41,8 @@ interface Options {
   only?: string;
   /** Skip the hypervisor round-trip micro-benchmarks (bench/hyp.ts). */
   noHyp?: boolean;
+  /** Skip the Linux boot-to-init benchmark (bench/linux-boot.ts). */
+  noLinux?: boolean;
   json: boolean;
   jsonFile?: string;
   qemu: string;
@@ -59,6 +64,7 @@ function parseArgs(argv: string[]): Options {
     const a = argv[i]!;
     if (a === '--only') o.only = value(i++, a);
     else if (a === '--no-hyp') o.noHyp = true;
+    else if (a === '--no-linux') o.noLinux = true;
     else if (a === '--json') o.json = true;
     else if (a.startsWith('--json=')) {
       o.json = true;
@@ -68,7 +74,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--qemu-runs') o.qemuRuns = Math.max(1, parseInt(value(i++, a), 10) || 1);
     else if (a === '--ram') o.ramMiB = Math.max(1, parseInt(value(i++, a), 10) || 64);
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: node dist/bench/main.js [--only NAME] [--json[=FILE]] [--no-qemu] [--no-hyp] [--qemu PATH] [--qemu-runs N] [--ram MiB]\n');
+      process.stdout.write('usage: node dist/bench/main.js [--only NAME] [--json[=FILE]] [--no-qemu] [--no-hyp] [--no-linux] [--qemu PATH] [--qemu-runs N] [--ram MiB]\n');
       process.exit(0);
     } else throw new UsageError(`unknown option '${a}'`);
   }
@@ -245,6 +251,17 @@ function main(): number {
     progress('hypervisor round trips (bench/hyp.ts) ...');
     process.stdout.write('\n');
     printHypBench(runHypBench(), (l) => process.stdout.write(l + '\n'));
+  }
+  if (!opts.noLinux && !opts.only && (!opts.json || opts.jsonFile)) {
+    process.stdout.write('\n');
+    if (!existsSync(join(root, '.cache', 'guests', 'guests.json'))) {
+      process.stdout.write('Linux boot: skipped: no cached kernel and initramfs (run npm run fetch-guests)\n');
+    } else {
+      progress('Linux boot to init (bench/linux-boot.ts, its own process) ...');
+      const args = [join(root, 'dist', 'bench', 'linux-boot.js'), ...(opts.useQemu ? ['--qemu', opts.qemu] : ['--no-qemu'])];
+      const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+      if (r.status !== 0) failed = true;
+    }
   }
   return failed ? 1 : 0;
 }

@@ -166,6 +166,14 @@ export class PE {
   readonly gic: GicCpuInterface;
 
   // Memory
+  /**
+   * Stage-2 translations of the IPA pages stage-1 descriptors were read
+   * from (IPA page number -> PA of the page), so that a stage-1 walk under
+   * stage 2 walks stage 2 once per table page rather than once per level.
+   * Emptied wherever the TLBs are (any change of VTTBR_EL2, VTCR_EL2,
+   * HCR_EL2, and every TLBI that reaches stage 2).
+   */
+  readonly s2PtwCache = new Map<number, number>();
   readonly tlbs: Tlb[] = [new Tlb('EL0'), new Tlb('EL1'), new Tlb('EL1-PAN')];
   tlb: Tlb;
   /**
@@ -431,6 +439,7 @@ export class PE {
 
   flushTlbs(): void {
     for (const t of this.tlbs) t.flushAll();
+    this.s2PtwCache.clear();
     this.chainOk = false;
   }
 

@@ -104,6 +104,9 @@ function baseAddr(lo: number, hi: number, align: number, lpa: boolean): number {
   return outAddr(lo, hi, Math.max(align, 6), false) + ((lo >>> 2) & 0xf) * POW2[48];
 }
 
+/** Most entries of PE.s2PtwCache before it starts over. */
+const S2_PTW_CACHE_MAX = 4096;
+
 function fault(out: XlResult, fsc: number, stage2: boolean, s1ptw: boolean, ipa: number): number {
   out.fsc = fsc;
   out.stage2 = stage2;
@@ -237,8 +240,18 @@ function s1Walk(pe: PE, vlo: number, vhi: number, acc: Access, el0: boolean, pan
     const idx = Math.floor(va / POW2[shift]) % POW2[bits];
     let da = base + idx * 8;
     if (s2) {
-      da = s2Walk(pe.bus, paBits, vtLo, vtHi, vtcr, da, Access.Read, el0, true, out);
-      if (da < 0) return -1;
+      // Stage 2 of the descriptor's IPA: from the PE's cache of successful descriptor-read translations
+      // (PE.s2PtwCache, emptied with the TLBs), else by a walk whose fault is the s1ptw stage-2 fault.
+      const ipaPage = Math.floor(da / 4096);
+      const hit = pe.s2PtwCache.get(ipaPage);
+      if (hit !== undefined) da = hit + (da % 4096);
+      else {
+        const pa = s2Walk(pe.bus, paBits, vtLo, vtHi, vtcr, da, Access.Read, el0, true, out);
+        if (pa < 0) return -1;
+        if (pe.s2PtwCache.size >= S2_PTW_CACHE_MAX) pe.s2PtwCache.clear();
+        pe.s2PtwCache.set(ipaPage, pa - (pa % 4096));
+        da = pa;
+      }
     }
     if (!readDesc(pe.bus, da)) return fault(out, FSC.SYNC_EXTERNAL_WALK + level, false, false, 0);
     const lo = dLo, hi = dHi;
