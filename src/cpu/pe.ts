@@ -51,7 +51,7 @@ export interface Block {
   readonly n: number;
   /**
    * Indexes of the block's conditional branches (a superblock goes on past
-   * them; see InsnFlags.CondBranch), for fuseBlock.
+   * them; see InsnFlags.CondBranch).
    */
   readonly sideExits: readonly number[];
   /** False once the block has been dropped (its code was overwritten or IC invalidated it). */
@@ -63,47 +63,31 @@ export interface Block {
    */
   s0: Block | null;
   s1: Block | null;
-  /** Times run by the interpreter loop; at FUSE_THRESHOLD the block gets a fused function. */
+  /** Times run by the closure loop (runOps); past PE.jitThreshold the block is compiled. */
   hits: number;
-  /** The block's ops fused into one function (see fuseBlock) once it is warm, its compiled source (jit/compile.ts) once it is hot. */
+  /** The block compiled to JavaScript source (jit/compile.ts) once it is hot. */
   fn: ((pe: PE) => number | undefined | void) | null;
   /** Whether `fn` is the compiled function (the last tier: runs are no longer counted). */
   compiled: boolean;
 }
 
-/** Runs after which a block's ops are fused into one function. */
-export const FUSE_THRESHOLD = 16;
 
 /**
  * Runs after which a block is compiled to JavaScript source (jit/compile.ts)
- * by default; the environment variable NESTVISOR_JIT=0 turns that tier off
- * (blocks are then fused, see fuseBlock), NESTVISOR_JIT=always compiles every
- * block the first time it runs (for tests of the tier itself).
+ * by default. Below it a block runs as a loop over its ops (runOps): that
+ * loop and the ops are shared code V8 has long optimized, while every
+ * generated function has to be optimized on its own (V8 compiles one at a
+ * time on a background thread, in about a millisecond): only blocks that
+ * will run many more times repay it. Measured on the Linux boot (README).
+ *
+ * NESTVISOR_JIT=0 (or off) turns the compiled tier off, NESTVISOR_JIT=always
+ * compiles every block the first time it runs (to test the tier itself), and
+ * NESTVISOR_JIT=N sets the threshold.
  */
 export const JIT_THRESHOLD = 20000;
 const JIT_ENV = typeof process === 'undefined' ? undefined : process.env.NESTVISOR_JIT;
-const DEFAULT_JIT_THRESHOLD = JIT_ENV === "0" || JIT_ENV === "off" ? Infinity : JIT_ENV === "always" ? 0 : JIT_ENV !== undefined && /^\d+$/.test(JIT_ENV) ? Number(JIT_ENV) : JIT_THRESHOLD;
-
-/**
- * Fuses a hot block's ops into one generated function with one call site per
- * op. Each call site then always calls the same closure, so V8 inlines the
- * ops (and the helpers they call) into a single optimized function per block:
- * the same instruction semantics, without a megamorphic call per instruction.
- * The ops stay the single description of each instruction.
- */
-function fuseBlock(ops: readonly Op[], sideExits: readonly number[]): (pe: PE) => number | undefined {
-  const n = ops.length;
-  let body = '';
-  for (let k = 0; k < n; k++) {
-    body += `pe.opIndex = ${k}; o${k}(pe);\n`;
-    // A taken conditional branch leaves the block: k + 1 instructions retired (returned negated, see runBlocks).
-    if (!sideExits.includes(k)) continue;
-    body += k === n - 1 ? 'pe.branchTaken = false;\n' : `if (pe.branchTaken) { pe.branchTaken = false; return ${-(k + 1)}; }\n`;
-  }
-  const params = ops.map((_, k) => `o${k}`);
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function(...params, `return function fusedBlock(pe) {\n${body}};`)(...ops) as (pe: PE) => number | undefined;
-}
+const DEFAULT_JIT_THRESHOLD =
+  JIT_ENV === '0' || JIT_ENV === 'off' ? Infinity : JIT_ENV === 'always' ? 0 : JIT_ENV !== undefined && /^\d+$/.test(JIT_ENV) ? Number(JIT_ENV) : JIT_THRESHOLD;
 
 /** Indexes of the TLBs: one per translation regime and privilege. */
 export const enum TlbIndex {
@@ -215,7 +199,7 @@ export class PE {
   runEnd = 0;
   /**
    * Runs of a block before it is compiled to JavaScript source (jit/compile.ts);
-   * Infinity keeps blocks on the closure tiers (interpreted, then fused).
+   * Infinity keeps every block on the closures.
    */
   jitThreshold = DEFAULT_JIT_THRESHOLD;
   /** Set when an interrupt input or mask changed; checked at block boundaries. */
@@ -1006,7 +990,7 @@ export class PE {
           }
           fn = b.fn = compileBlock(this, b);
           b.compiled = true;
-        } else if (hits === FUSE_THRESHOLD) b.fn = fuseBlock(ops, b.sideExits);
+        }
       }
       // (The count is computed before it is added: an op may itself adjust icount, see syncExceptionAtBlockEnd.)
       let retired: number;
