@@ -69,7 +69,7 @@ async function nestvisor(kernel: string, initrd: string, smp: number): Promise<R
   let toInit = NaN;
   const dec = new TextDecoder();
   const m = new VirtMachine({
-    memBytes: RAM_MIB * MIB, cpus: smp, cpu: 'cortex-a57', kernel: readFileSync(kernel), initrd: readFileSync(initrd), append: APPEND,
+    memBytes: RAM_MIB * MIB, cpus: smp, noReboot: true, cpu: 'cortex-a57', kernel: readFileSync(kernel), initrd: readFileSync(initrd), append: APPEND,
     onSerial: (b) => {
       out += dec.decode(b, { stream: true });
       if (Number.isNaN(toInit) && out.includes(MARKER)) toInit = (performance.now() - t0) / 1000;

@@ -888,11 +888,11 @@ export class PE {
     }
     let cp = this.codePages.get(page);
     if (cp === undefined) {
-      cp = { keys: [], words: new Uint8Array(1024) };
+      cp = { keys: new Set<number>(), words: new Uint8Array(1024) };
       this.codePages.set(page, cp);
       this.bus.addCodePage(page);
     }
-    if (old === null) cp.keys.push(pa);
+    cp.keys.add(pa);
     cp.words.fill(1, (pa % 4096) >> 2, ((pa % 4096) >> 2) + ops.length);
     return block;
   }
@@ -1054,7 +1054,7 @@ const TRANSLATION_REGS = new Set(['SCTLR_EL1', 'TCR_EL1', 'TTBR0_EL1', 'TTBR1_EL
 
 /** Blocks decoded from one physical page, and which of its words they cover. */
 interface CodePage {
-  readonly keys: number[];
+  readonly keys: Set<number>;
   readonly words: Uint8Array;
 }
 

@@ -137,7 +137,7 @@ export class VirtMachine {
   private readonly hi = { value: 0 };
   private loaded = false;
 
-  constructor(private readonly o: MachineOptions) {
+  constructor(private o: MachineOptions) {
     const cpus = o.cpus ?? 1;
     if (o.memBytes < 16 * MiB) throw new ImageError(`-m: ${Math.floor(o.memBytes / MiB)} MiB of RAM is too small (at least 16 MiB)`);
     const onSerial = o.onSerial ?? (() => {});
@@ -239,6 +239,8 @@ export class VirtMachine {
       this.x0 = r.x0;
     }
     for (const l of o.loads ?? []) loadRaw(mem, l.addr, l.data, ramDesc, l.name ?? 'loader');
+    // Without reboots the images are not needed again: let their memory go (a kernel is some 30 MiB).
+    if (o.noReboot) this.o = { ...o, kernel: undefined, initrd: undefined, loads: undefined };
     const v0 = this.vm.vcpus[0];
     v0.setReg(Reg.PC, BigInt(this.entry));
     v0.setReg(Reg.x(0), BigInt(this.x0));

@@ -59,7 +59,7 @@ export function blockSource(decoder: Decoder, b: Block, words: Int32Array): { sr
     const em = d === null ? undefined : emitters.get(d.c.def.name);
     const e = em === undefined || d === null ? null : em(d.fields, { off, k });
     if (e === null) {
-      body += `pe.opIndex = ${k}; o[${k}](pe);\n`;
+      body += `${CALL_MARK} pe.opIndex = ${k}; o[${k}](pe); ${CALL_MARK}\n`;
       continue;
     }
     inline++;
@@ -90,8 +90,41 @@ export function blockSource(decoder: Decoder, b: Block, words: Int32Array): { sr
       body += `const t${k} = ${br.cond};\n${pcTo(`(t${k} ? ${br.delta} : ${startOff + 4 * n})`)}if (t${k}) return ${-(k + 1)};\n`;
     }
   }
-  const src = loop ? `const x = pe.x;\nfor (;;) {\n${body}return;\n}` : `const x = pe.x;\n${body}`;
-  return { src, inline, loop };
+  // (The final return is where cacheRegisters writes the registers back at the block's end.)
+  const code = loop ? `for (;;) {\n${body}return;\n}` : `${body}return;`;
+  // Registers in locals only pay where no closure call needs them written back and reloaded.
+  const src = inline === n ? cacheRegisters(code) : code.split(CALL_MARK).join('');
+  return { src: `const x = pe.x;\n${src}`, inline, loop };
+}
+
+/** Brackets every closure call in generated code, for cacheRegisters. */
+const CALL_MARK = '/*call*/';
+
+/**
+ * Keeps the X registers a block uses in JavaScript locals (X<slot>) instead
+ * of the register file, so that V8 holds them in machine registers (across
+ * a loop's iterations too): loaded on entry, written back to pe.x before
+ * every return and every closure call (which reads and writes pe.x), and
+ * reloaded after the call (blockSource uses it for blocks without calls). Emitters write registers only as `x[slot] = ...;`
+ * with a literal slot, and wrap nothing: the store to the Int32Array did the
+ * wrapping to 32 bits, so the locals get `| 0`. Slots 62/63 (XZR) read zero.
+ */
+function cacheRegisters(body: string): string {
+  const used = new Set<number>();
+  const written = new Set<number>();
+  for (const m of body.matchAll(/x\[(\d+)\]/g)) used.add(Number(m[1]));
+  let out = body.replace(/x\[(\d+)\] = ([^;]*);/g, (_, slot: string, e: string) => {
+    written.add(Number(slot));
+    return `X${slot} = (${e}) | 0;`;
+  });
+  out = out.replace(/x\[(\d+)\]/g, 'X$1');
+  const slots = [...used].sort((a, b) => a - b);
+  const writeBack = [...written].filter((n) => n !== 62 && n !== 63).sort((a, b) => a - b).map((n) => `x[${n}] = X${n};`).join(' ');
+  const reload = slots.filter((n) => n !== 62 && n !== 63).map((n) => `X${n} = x[${n}];`).join(' ');
+  out = out.replace(/return([^;]*);/g, `{ ${writeBack} return$1; }`);
+  out = out.split(CALL_MARK).map((part, i) => (i % 2 === 1 ? `${writeBack} ${part} ${reload}` : part)).join('');
+  const decl = slots.map((n) => (n === 62 || n === 63 ? `let X${n} = 0;` : `let X${n} = x[${n}];`)).join(' ');
+  return `${decl}\n${out}`;
 }
 
 /** Compiles block `b` (its words re-read from guest memory, which cannot have changed while it is valid). */
