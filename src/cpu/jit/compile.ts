@@ -40,7 +40,7 @@ let emitters: Map<string, Emitter> | null = null;
 export type CompiledBlock = (pe: PE) => number | undefined;
 
 /** Counts of compiled blocks and instructions emitted inline vs called, for statistics and tests. */
-export const jitStats = { blocks: 0, loops: 0, inline: 0, called: 0 };
+export const jitStats = { blocks: 0, loops: 0, inline: 0, called: 0, lastError: '' };
 
 /**
  * Generates the source of block `b` whose instruction words are `words`.
@@ -128,7 +128,14 @@ function cacheRegisters(body: string): string {
 }
 
 /** Compiles block `b` (its words re-read from guest memory, which cannot have changed while it is valid). */
-export function compileBlock(pe: PE, b: Block): CompiledBlock {
+/**
+ * Compiles block `b`, or returns null when the host cannot: a page whose
+ * Content-Security-Policy forbids `new Function` (the PE then stops
+ * compiling: jitThreshold = Infinity), or generated source that does not
+ * parse (a bug in an emitter: that block stays on its closures, and the
+ * message is kept in jitStats.lastError).
+ */
+export function compileBlock(pe: PE, b: Block): CompiledBlock | null {
   const r = pe.bus.findRam(b.pa)!;
   const o = b.pa - r.base;
   const words = new Int32Array(b.n);
@@ -138,7 +145,14 @@ export function compileBlock(pe: PE, b: Block): CompiledBlock {
   if (loop) jitStats.loops++;
   jitStats.inline += inline;
   jitStats.called += b.n - inline;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  const make = new Function('o', 'blk', 'H', `return function jitBlock(pe) {\n${src}\n};`) as (o: unknown, blk: Block, h: typeof H) => CompiledBlock;
+  let make: (o: unknown, blk: Block, h: typeof H) => CompiledBlock;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    make = new Function('o', 'blk', 'H', `return function jitBlock(pe) {\n${src}\n};`) as typeof make;
+  } catch (e) {
+    jitStats.lastError = `block at PA 0x${b.pa.toString(16)}: ${(e as Error).message}`;
+    if (e instanceof EvalError) pe.jitThreshold = Infinity;
+    return null;
+  }
   return make(b.ops, b, H);
 }

@@ -99,3 +99,20 @@ test('a taken conditional branch inside a superblock retires only the instructio
     assert.equal(m.pe.getX(1), 39n);
   }
 });
+
+test('where new Function is forbidden (a Content-Security-Policy), blocks stay on their closures', () => {
+  const real = globalThis.Function;
+  const forbidden = function (): never {
+    throw new EvalError('Refused to evaluate a string as JavaScript (CSP)');
+  } as unknown as FunctionConstructor;
+  const a = prepare(0), b = prepare(Infinity);
+  globalThis.Function = forbidden;
+  try {
+    runSliced(a, 1_000_000);
+  } finally {
+    globalThis.Function = real;
+  }
+  runSliced(b, 1_000_000);
+  assert.equal(a.pe.jitThreshold, Infinity);
+  assert.deepEqual(state(a), state(b));
+});
