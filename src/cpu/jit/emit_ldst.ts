@@ -5,10 +5,11 @@
  * prefetches (no operation). Unprivileged, literal, exclusive and atomic
  * forms run their closures.
  */
+import type { Fields } from '../decoder.js';
 import { Ld, ldKind } from '../insn/ldst_util.js';
 import { dst, sext, src, srcSp } from '../insn/regs.js';
 import { Emitter, lit } from './emit.js';
-import { emitLoad, emitLoadPair, emitStore, emitStorePair } from './mem.js';
+import { emitLoad, emitLoadPair, emitStore, emitStorePair, emitVectorAccess } from './mem.js';
 
 /**
  * A load/store based on SP with SP not 16-byte aligned leaves for the
@@ -51,16 +52,16 @@ const uimm: Emitter = (f, s) => spCheck(f.Rn, s.k) + single(f.size, f.opc, f.Rt,
 
 const unscaled: Emitter = (f, s) => spCheck(f.Rn, s.k) + single(f.size, f.opc, f.Rt, immEa(srcSp(f.Rn), sext(f.imm9, 9)), s.k);
 
-/** Register offset: base + ExtendReg(Rm, option) << (S ? size : 0), as regEa. */
-const reg: Emitter = (f, s) => {
+/** Register offset: `const a, ah` = base + ExtendReg(Rm, option) << sh, as regEa. */
+function regEaSource(f: Fields, sh: number): string {
   const n = srcSp(f.Rn), m = src(f.Rm);
-  const sh = f.S ? f.size : 0;
   const mhi = f.option === 2 ? '0' : f.option === 6 ? `(ml >> 31)` : `x[${m + 1}]`;
   let ea = `const ml = x[${m}], mh = ${mhi};`;
   ea += sh === 0 ? 'const ol = ml >>> 0, oh = mh;' : `const ol = (ml << ${sh}) >>> 0, oh = (mh << ${sh}) | (ml >>> ${32 - sh});`;
-  ea += `const s = (x[${n}] >>> 0) + ol; const a = s >>> 0, ah = (x[${n + 1}] + oh + (s > 4294967295 ? 1 : 0)) | 0;`;
-  return spCheck(f.Rn, s.k) + single(f.size, f.opc, f.Rt, ea, s.k);
-};
+  return ea + `const s = (x[${n}] >>> 0) + ol; const a = s >>> 0, ah = (x[${n + 1}] + oh + (s > 4294967295 ? 1 : 0)) | 0;`;
+}
+
+const reg: Emitter = (f, s) => spCheck(f.Rn, s.k) + single(f.size, f.opc, f.Rt, regEaSource(f, f.S ? f.size : 0), s.k);
 
 /**
  * Pre- or post-indexed: the access at base + imm (pre) or base (post), then
@@ -114,6 +115,23 @@ const pair = (mode: number): Emitter => (f, s) => {
 
 const prefetch: Emitter = () => '';
 
+/** The register size of the SIMD&FP load/store encodings (size, opc): 0..3 B/H/S/D, 4 Q, as ldst_simd.ts. */
+const vSize = (size: number, opc: number): number => ((opc & 2) === 0 ? size : size === 0 ? 4 : -1);
+
+/**
+ * LDR/STR (SIMD&FP) of S, D and Q registers with `ea` (B and H forms run
+ * their closures). With FP disabled (CPACR_EL1/CPTR_EL2) the closure takes the trap.
+ */
+function vector(f: Fields, ea: string, k: number): string | null {
+  const size = vSize(f.size, f.opc);
+  if (size < 2) return null;
+  return `if (!pe.fpEnabled) return ${k};` + spCheck(f.Rn, k) + ea + emitVectorAccess((f.opc & 1) === 1, size, f.Rt, k);
+}
+
+const vUimm: Emitter = (f, s) => vector(f, immEa(srcSp(f.Rn), f.imm12 << Math.max(vSize(f.size, f.opc), 0)), s.k);
+const vUnscaled: Emitter = (f, s) => vector(f, immEa(srcSp(f.Rn), sext(f.imm9, 9)), s.k);
+const vReg: Emitter = (f, s) => vector(f, regEaSource(f, f.S ? Math.max(vSize(f.size, f.opc), 0) : 0), s.k);
+
 export const ldstEmitters: Record<string, Emitter> = {
   LDST_uimm: uimm,
   LDST_unscaled: unscaled,
@@ -127,4 +145,7 @@ export const ldstEmitters: Record<string, Emitter> = {
   PRFM_uimm: prefetch,
   PRFUM: prefetch,
   PRFM_reg: prefetch,
+  LDST_V_uimm: vUimm,
+  LDST_V_unscaled: vUnscaled,
+  LDST_V_reg: vReg,
 };

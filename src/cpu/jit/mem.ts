@@ -12,7 +12,13 @@
  * a constant needs no feedback.
  */
 
-const ALIGN_FAST = ['', ' && (A & 4095) <= 4094 && (A & 1 & t.dev[I]) === 0', ' && (A & 4095) <= 4092 && (A & 3 & t.dev[I]) === 0', ' && (A & 4095) <= 4088 && (A & 7 & t.dev[I]) === 0'];
+const ALIGN_FAST = [
+  '',
+  ' && (A & 4095) <= 4094 && (A & 1 & t.dev[I]) === 0',
+  ' && (A & 4095) <= 4092 && (A & 3 & t.dev[I]) === 0',
+  ' && (A & 4095) <= 4088 && (A & 7 & t.dev[I]) === 0',
+  ' && (A & 4095) <= 4080 && (A & 15 & t.dev[I]) === 0',
+];
 
 /** The TLB hit test for an access of 1 << size bytes at VA (a, ah) in slot i of TLB `t` (names of locals). */
 export function tlbHit(write: boolean, size: number, a = 'a', ah = 'ah', i = 'i'): string {
@@ -83,4 +89,21 @@ export function emitLoadPair(size: number, k: number): string {
   s += `if (!(${tlbHit(false, size, 'a1', 'ah1', 'i1')}) || !(${tlbHit(false, size, 'a2', 'ah2', 'i2')})) return ${k};`;
   s += `const o1 = t.off[i1] + (a1 & 4095), o2 = t.off[i2] + (a2 & 4095); ${read(size, 'v1', 'v1h', 'i1', 'o1')} ${read(size, 'v2', 'v2h', 'i2', 'o2')} }`;
   return s;
+}
+
+/**
+ * Loads (or stores) SIMD&FP register `vt` from (to) VA (a, ah): 1 << size
+ * bytes, size 2 (S), 3 (D) or 4 (Q); a load clears the rest of the 128-bit
+ * register. Leaves with `return k` unless the TLB hits.
+ */
+export function emitVectorAccess(load: boolean, size: number, vt: number, k: number): string {
+  const words = 1 << (size - 2);
+  let s = `{ const t = pe.tlb, i = (a >>> 12) & 1023; if (!(${tlbHit(!load, size)})) return ${k}; `;
+  if (!load) s += `${exclusiveCheck(k, 'i')} `;
+  s += 'const o = t.off[i] + (a & 4095), w = t.view[i], v = pe.v32;';
+  for (let j = 0; j < 4; j++) {
+    if (load) s += j < words ? ` v[${4 * vt + j}] = w.getInt32(o + ${4 * j}, true);` : ` v[${4 * vt + j}] = 0;`;
+    else if (j < words) s += ` w.setInt32(o + ${4 * j}, v[${4 * vt + j}], true);`;
+  }
+  return s + ' }';
 }
