@@ -24,7 +24,7 @@ import { takeException, enterException, checkInterrupts, ExceptionTaken } from '
 import { insnTable } from './insn/table.js';
 import { GenericTimer } from './timer.js';
 import { GicCpuInterface } from './gic/cpuif.js';
-import { compileBlock } from './jit/compile.js';
+import { CompiledBlock, compileBlock } from './jit/compile.js';
 
 /** Register slot indices into `pe.x` (each slot is two int32s: [2n] = bits 31:0, [2n+1] = bits 63:32). */
 export const SLOT_ZR = 31; // reads as zero; never written
@@ -49,11 +49,8 @@ export interface Block {
   readonly pa: number;
   /** Number of instructions. */
   readonly n: number;
-  /**
-   * Indexes of the block's conditional branches (a superblock goes on past
-   * them; see InsnFlags.CondBranch).
-   */
-  readonly sideExits: readonly number[];
+  /** Whether the last instruction is a conditional branch (the block can then be extended into a superblock). */
+  readonly endsInCondBranch: boolean;
   /** False once the block has been dropped (its code was overwritten or IC invalidated it). */
   valid: boolean;
   /**
@@ -66,7 +63,7 @@ export interface Block {
   /** Times run by the closure loop (runOps); past PE.jitThreshold the block is compiled. */
   hits: number;
   /** The block compiled to JavaScript source (jit/compile.ts) once it is hot. */
-  fn: ((pe: PE) => number | undefined | void) | null;
+  fn: CompiledBlock | null;
   /** Whether `fn` is the compiled function (the last tier: runs are no longer counted). */
   compiled: boolean;
 }
@@ -575,7 +572,7 @@ export class PE {
    * stores to the same page keeps single-PE LDXR/STXR loops working and makes
    * other PEs' stores to the granule visible.)
    */
-  touchExclusive(pagePa: number): void {
+  private touchExclusive(pagePa: number): void {
     if (this.exclPa >= 0 && pagePa === this.exclPa - (this.exclPa % 4096)) this.exclPa = -1;
   }
 
@@ -862,25 +859,25 @@ export class PE {
   private decodeBlock(pa: number, superblock = false, old: Block | null = null): Block {
     const r = this.bus.findRam(pa)!;
     const ops: Op[] = [];
-    const sideExits: number[] = [];
     const page = pa - (pa % 4096);
     let off = pa % 4096;
+    let lastFlags = 0;
     const maxOps = superblock ? SUPERBLOCK_MAX : 128;
     while (off < 4096 && ops.length < maxOps) {
       const word = r.view.getInt32(pa - r.base + (off - (pa % 4096)), true);
       const d = this.decoder.decode(word);
       if (d === null) {
         ops.push(UNDEF_OP);
+        lastFlags = 0;
         break;
       }
       ops.push(d.c.def.build(d.fields, { off, word }));
       off += 4;
-      const flags = d.c.def.flags ?? 0;
-      if (flags & InsnFlags.CondBranch) sideExits.push(ops.length - 1);
-      if (flags & (InsnFlags.EndsBlock | InsnFlags.Branch) && !(superblock && flags & InsnFlags.CondBranch)) break;
+      lastFlags = d.c.def.flags ?? 0;
+      if (lastFlags & (InsnFlags.EndsBlock | InsnFlags.Branch) && !(superblock && lastFlags & InsnFlags.CondBranch)) break;
       if (pa - r.base + (off - (pa % 4096)) >= r.size) break;
     }
-    const block: Block = { ops, pa, n: ops.length, sideExits, valid: true, s0: null, s1: null, hits: old?.hits ?? 0, fn: null, compiled: false };
+    const block: Block = { ops, pa, n: ops.length, endsInCondBranch: (lastFlags & InsnFlags.CondBranch) !== 0, valid: true, s0: null, s1: null, hits: old?.hits ?? 0, fn: null, compiled: false };
     this.blocks.set(pa, block);
     if (old !== null) {
       old.valid = false;
@@ -966,8 +963,15 @@ export class PE {
         this.chainOk = true;
       }
       b = nb;
-      let ops = b.ops;
-      let n = b.n;
+      let fn = b.fn;
+      if (!b.compiled && ++b.hits > this.jitThreshold) {
+        // Hot: compiled, as a superblock (going on past conditional branches) when it ends in one.
+        if (b.endsInCondBranch) b = this.decodeBlock(b.pa, true, b);
+        fn = b.fn = compileBlock(this, b);
+        b.compiled = true;
+      }
+      const ops = b.ops;
+      const n = b.n;
       this.blockLo = lo;
       this.blockHi = this.pcHi;
       // Fall-through PC; a branch overwrites it.
@@ -975,23 +979,6 @@ export class PE {
       this.pcLo = next >>> 0;
       if (next > 0xffffffff) this.pcHi = (this.pcHi + 1) >>> 0;
       if (this.onBlock !== null) this.onBlock(this, b);
-      let fn = b.fn;
-      if (!b.compiled) {
-        const hits = ++b.hits;
-        if (hits > this.jitThreshold) {
-          // Hot: compiled as a superblock (going on past conditional branches) when it ends in one.
-          if (b.sideExits.length > 0 && b.sideExits[b.sideExits.length - 1] === n - 1) {
-            b = this.decodeBlock(b.pa, true, b);
-            ops = b.ops;
-            n = b.n;
-            const fall = lo + 4 * n;
-            this.pcLo = fall >>> 0;
-            this.pcHi = (this.blockHi + (fall > 0xffffffff ? 1 : 0)) >>> 0;
-          }
-          fn = b.fn = compileBlock(this, b);
-          b.compiled = true;
-        }
-      }
       // (The count is computed before it is added: an op may itself adjust icount, see syncExceptionAtBlockEnd.)
       let retired: number;
       if (fn !== null) {

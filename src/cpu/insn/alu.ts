@@ -128,15 +128,20 @@ export const rev16 = (v: number): number => ((v >>> 8) & 0x00ff00ff) | ((v & 0x0
 let mulHi = 0;
 
 /**
- * Unsigned 32x32 -> 64 product: returns bits 31:0 (int32) and leaves bits
- * 63:32 in mulHi. The partial products of 16-bit limbs are below 2^32, so
- * every sum here is an exact double.
+ * Bits 63:32 of the unsigned 32x32-bit product of a and b (int32s or
+ * uint32s), as an int32; bits 31:0 are Math.imul(a, b). The partial products
+ * of 16-bit limbs are below 2^32, so every sum here is an exact double.
  */
-function umul32(a: number, b: number): number {
+export function umulHi(a: number, b: number): number {
   const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
   const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0;
   const t = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  mulHi = (a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (t >>> 16)) | 0;
+  return (a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (t >>> 16)) | 0;
+}
+
+/** Unsigned 32x32 -> 64 product: returns bits 31:0 (int32) and leaves bits 63:32 in mulHi. */
+function umul32(a: number, b: number): number {
+  mulHi = umulHi(a, b);
   return Math.imul(a, b);
 }
 

@@ -144,7 +144,7 @@ function storeQ(pe: PE, t: number, lo: number, hi: number): void {
 }
 
 /** The register size (0..4) of the load/store-register encodings (size, opc), or -1 if unallocated. */
-function regSize(size: number, opc: number): number {
+export function regSize(size: number, opc: number): number {
   if ((opc & 2) === 0) return size;
   return size === 0 ? 4 : -1;
 }

@@ -39,8 +39,8 @@ let emitters: Map<string, Emitter> | null = null;
  */
 export type CompiledBlock = (pe: PE) => number | undefined;
 
-/** Counts of compiled blocks and instructions emitted inline vs called, for statistics and tests. */
-export const jitStats = { blocks: 0, loops: 0, inline: 0, called: 0, lastError: '' };
+/** The last block the host could not compile, and why (see compileBlock). */
+export const jitStats = { lastError: '' };
 
 /**
  * Generates the source of block `b` whose instruction words are `words`.
@@ -105,8 +105,9 @@ const CALL_MARK = '/*call*/';
  * of the register file, so that V8 holds them in machine registers (across
  * a loop's iterations too): loaded on entry, written back to pe.x before
  * every return and every closure call (which reads and writes pe.x), and
- * reloaded after the call (blockSource uses it for blocks without calls). Emitters write registers only as `x[slot] = ...;`
- * with a literal slot, and wrap nothing: the store to the Int32Array did the
+ * reloaded after the call (blockSource uses it for blocks without calls).
+ * Emitters write registers only as `x[slot] = ...;` with a literal slot,
+ * and wrap nothing: the store to the Int32Array did the
  * wrapping to 32 bits, so the locals get `| 0`. Slots 62/63 (XZR) read zero.
  */
 function cacheRegisters(body: string): string {
@@ -127,9 +128,9 @@ function cacheRegisters(body: string): string {
   return `${decl}\n${out}`;
 }
 
-/** Compiles block `b` (its words re-read from guest memory, which cannot have changed while it is valid). */
 /**
- * Compiles block `b`, or returns null when the host cannot: a page whose
+ * Compiles block `b` (its words re-read from guest memory, which cannot have
+ * changed while it is valid), or returns null when the host cannot: a page whose
  * Content-Security-Policy forbids `new Function` (the PE then stops
  * compiling: jitThreshold = Infinity), or generated source that does not
  * parse (a bug in an emitter: that block stays on its closures, and the
@@ -140,11 +141,7 @@ export function compileBlock(pe: PE, b: Block): CompiledBlock | null {
   const o = b.pa - r.base;
   const words = new Int32Array(b.n);
   for (let k = 0; k < b.n; k++) words[k] = r.view.getInt32(o + 4 * k, true);
-  const { src, inline, loop } = blockSource(pe.decoder, b, words);
-  jitStats.blocks++;
-  if (loop) jitStats.loops++;
-  jitStats.inline += inline;
-  jitStats.called += b.n - inline;
+  const { src } = blockSource(pe.decoder, b, words);
   let make: (o: unknown, blk: Block, h: typeof H) => CompiledBlock;
   try {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval

@@ -6,7 +6,8 @@
  * forms run their closures.
  */
 import type { Fields } from '../decoder.js';
-import { Ld, ldKind } from '../insn/ldst_util.js';
+import { Ld, ldKind, ldSize } from '../insn/ldst_util.js';
+import { regSize } from '../insn/ldst_simd.js';
 import { dst, sext, src, srcSp } from '../insn/regs.js';
 import { Emitter, lit } from './emit.js';
 import { emitLoad, emitLoadPair, emitStore, emitStorePair, emitVectorAccess } from './mem.js';
@@ -36,8 +37,6 @@ function writeLoaded(kind: Ld, t: number): string {
   }
 }
 
-const loadSize = (kind: Ld): number => (kind <= Ld.X ? kind : kind === Ld.SBW || kind === Ld.SBX ? 0 : kind === Ld.SWX ? 2 : 1);
-
 /** A single-register access without writeback; `ea` declares a and ah. */
 function single(size: number, opc: number, rt: number, ea: string, k: number): string {
   if (opc === 0) {
@@ -45,7 +44,7 @@ function single(size: number, opc: number, rt: number, ea: string, k: number): s
     return ea + emitStore(size, k, `x[${t}]`, `x[${t + 1}]`);
   }
   const kind = ldKind(size, opc);
-  return `${ea} let vl = 0, vh = 0; ${emitLoad(loadSize(kind), k)} ${writeLoaded(kind, dst(rt))}`;
+  return `${ea} let vl = 0, vh = 0; ${emitLoad(ldSize(kind), k)} ${writeLoaded(kind, dst(rt))}`;
 }
 
 const uimm: Emitter = (f, s) => spCheck(f.Rn, s.k) + single(f.size, f.opc, f.Rt, immEa(srcSp(f.Rn), f.imm12 << f.size), s.k);
@@ -78,7 +77,7 @@ const writeback = (pre: boolean): Emitter => (f, s) => {
     code += emitStore(f.size, s.k, `x[${t}]`, `x[${t + 1}]`);
   } else {
     const kind = ldKind(f.size, f.opc);
-    code += `let vl = 0, vh = 0; ${emitLoad(loadSize(kind), s.k)} { ${writeLoaded(kind, dst(f.Rt))} }`;
+    code += `let vl = 0, vh = 0; ${emitLoad(ldSize(kind), s.k)} { ${writeLoaded(kind, dst(f.Rt))} }`;
   }
   return code + `x[${n}] = nl; x[${n + 1}] = nh;`;
 };
@@ -115,22 +114,19 @@ const pair = (mode: number): Emitter => (f, s) => {
 
 const prefetch: Emitter = () => '';
 
-/** The register size of the SIMD&FP load/store encodings (size, opc): 0..3 B/H/S/D, 4 Q, as ldst_simd.ts. */
-const vSize = (size: number, opc: number): number => ((opc & 2) === 0 ? size : size === 0 ? 4 : -1);
-
 /**
  * LDR/STR (SIMD&FP) of S, D and Q registers with `ea` (B and H forms run
  * their closures). With FP disabled (CPACR_EL1/CPTR_EL2) the closure takes the trap.
  */
 function vector(f: Fields, ea: string, k: number): string | null {
-  const size = vSize(f.size, f.opc);
+  const size = regSize(f.size, f.opc);
   if (size < 2) return null;
   return `if (!pe.fpEnabled) return ${k};` + spCheck(f.Rn, k) + ea + emitVectorAccess((f.opc & 1) === 1, size, f.Rt, k);
 }
 
-const vUimm: Emitter = (f, s) => vector(f, immEa(srcSp(f.Rn), f.imm12 << Math.max(vSize(f.size, f.opc), 0)), s.k);
+const vUimm: Emitter = (f, s) => vector(f, immEa(srcSp(f.Rn), f.imm12 << Math.max(regSize(f.size, f.opc), 0)), s.k);
 const vUnscaled: Emitter = (f, s) => vector(f, immEa(srcSp(f.Rn), sext(f.imm9, 9)), s.k);
-const vReg: Emitter = (f, s) => vector(f, regEaSource(f, f.S ? Math.max(vSize(f.size, f.opc), 0) : 0), s.k);
+const vReg: Emitter = (f, s) => vector(f, regEaSource(f, f.S ? Math.max(regSize(f.size, f.opc), 0) : 0), s.k);
 
 export const ldstEmitters: Record<string, Emitter> = {
   LDST_uimm: uimm,

@@ -12,18 +12,20 @@
  * a constant needs no feedback.
  */
 
-const ALIGN_FAST = [
-  '',
-  ' && (A & 4095) <= 4094 && (A & 1 & t.dev[I]) === 0',
-  ' && (A & 4095) <= 4092 && (A & 3 & t.dev[I]) === 0',
-  ' && (A & 4095) <= 4088 && (A & 7 & t.dev[I]) === 0',
-  ' && (A & 4095) <= 4080 && (A & 15 & t.dev[I]) === 0',
-];
+/**
+ * The rest of a fast-path test for an access of 1 << size bytes at `a` in TLB
+ * slot `i`: inside the page, and aligned if the page is Device memory.
+ */
+function alignFast(size: number, a: string, i: string): string {
+  if (size === 0) return '';
+  const bytes = 1 << size;
+  return ` && (${a} & 4095) <= ${4096 - bytes} && (${a} & ${bytes - 1} & t.dev[${i}]) === 0`;
+}
 
 /** The TLB hit test for an access of 1 << size bytes at VA (a, ah) in slot i of TLB `t` (names of locals). */
 export function tlbHit(write: boolean, size: number, a = 'a', ah = 'ah', i = 'i'): string {
   const tag = write ? 'w' : 'r';
-  return `t.${tag}Tag[${i}] === ((${a} >>> 12) | (${ah} << 20)) && t.${tag}TagHi[${i}] === (${ah} >>> 12)${ALIGN_FAST[size].replace(/A/g, a).replace(/I/g, i)}`;
+  return `t.${tag}Tag[${i}] === ((${a} >>> 12) | (${ah} << 20)) && t.${tag}TagHi[${i}] === (${ah} >>> 12)${alignFast(size, a, i)}`;
 }
 
 /** Reads 1 << size bytes at offset `o` of TLB slot i's page into `vl` (and `vh` for size 3). */
