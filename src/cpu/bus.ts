@@ -6,6 +6,7 @@
  * Addresses are JavaScript numbers: physical addresses are at most 52 bits
  * (FEAT_LPA), which a double holds exactly.
  */
+import { HostArena } from './arena.js';
 
 export interface RamRegion {
   readonly base: number;
@@ -13,6 +14,8 @@ export interface RamRegion {
   readonly bytes: Uint8Array;
   readonly view: DataView;
   readonly readonly: boolean;
+  /** Offset of `bytes` in the bus's host arena, or -1 when the region lies outside it. */
+  readonly host: number;
 }
 
 /** A device on the bus. `size` is 1, 2, 4 or 8 bytes; 8-byte accesses split the value into two 32-bit halves. */
@@ -40,8 +43,20 @@ export interface CodeHolder {
   dropWritesToPage(page: number): void;
 }
 
+export interface PhysicalBusOptions {
+  /**
+   * Bytes of RAM the machine will put on the bus: with it the bus keeps its
+   * RAM and its PEs' state in one host arena (arena.ts), which the
+   * WebAssembly tier of the processor needs. Without it (or where the host
+   * cannot make one) blocks are compiled to JavaScript only.
+   */
+  readonly arenaRam?: number;
+}
+
 export class PhysicalBus {
   readonly ram: RamRegion[] = [];
+  /** The host arena of RAM and PE state (null: none). */
+  readonly arena: HostArena | null;
   readonly mmio: MmioMapping[] = [];
   /**
    * The PEs decoding code from this bus, and the physical pages (4 KiB) that
@@ -52,11 +67,21 @@ export class PhysicalBus {
   readonly codePages = new Set<number>();
   private lastRam: RamRegion | null = null;
 
+  constructor(opts: PhysicalBusOptions = {}) {
+    this.arena = opts.arenaRam === undefined ? null : HostArena.create(opts.arenaRam);
+  }
+
+  /** Zeroed memory for RAM: in the host arena while it has room, else an ordinary buffer. */
+  allocRam(size: number): Uint8Array {
+    return this.arena?.bytes(size) ?? new Uint8Array(size);
+  }
+
   addRam(base: number, sizeOrBuffer: number | Uint8Array, readonly = false): RamRegion {
-    const bytes = typeof sizeOrBuffer === 'number' ? new Uint8Array(sizeOrBuffer) : sizeOrBuffer;
+    const bytes = typeof sizeOrBuffer === 'number' ? this.allocRam(sizeOrBuffer) : sizeOrBuffer;
     const size = bytes.length;
     this.checkFree(base, size, 'RAM');
-    const region: RamRegion = { base, size, bytes, view: new DataView(bytes.buffer, bytes.byteOffset, size), readonly };
+    const host = this.arena?.offsetOf(bytes) ?? -1;
+    const region: RamRegion = { base, size, bytes, view: new DataView(bytes.buffer, bytes.byteOffset, size), readonly, host };
     this.ram.push(region);
     this.ram.sort((a, b) => a.base - b.base);
     return region;

@@ -25,6 +25,7 @@ import { insnTable } from './insn/table.js';
 import { GenericTimer } from './timer.js';
 import { GicCpuInterface } from './gic/cpuif.js';
 import { CompiledBlock, compileBlock } from './jit/compile.js';
+import { compileWasmBlock } from './jit/wasm/compile.js';
 
 /** Register slot indices into `pe.x` (each slot is two int32s: [2n] = bits 31:0, [2n+1] = bits 63:32). */
 export const SLOT_ZR = 31; // reads as zero; never written
@@ -51,6 +52,10 @@ export interface Block {
   readonly n: number;
   /** Whether the last instruction is a conditional branch (the block can then be extended into a superblock). */
   readonly endsInCondBranch: boolean;
+  /** Whether the block was decoded as a superblock (past conditional branches). */
+  readonly superblock: boolean;
+  /** Whether the WebAssembly tier could not take the block (it then waits for PE.jsThreshold runs). */
+  noWasm: boolean;
   /** False once the block has been dropped (its code was overwritten or IC invalidated it). */
   valid: boolean;
   /**
@@ -82,7 +87,15 @@ export interface Block {
  * NESTVISOR_JIT=N sets the threshold.
  */
 export const JIT_THRESHOLD = 20000;
+/**
+ * Runs after which a block is compiled to WebAssembly when the PE has that
+ * tier (jit/wasm/compile.ts): V8 compiles a block module at once, in tens
+ * of microseconds, so warm blocks pay off too. NESTVISOR_WASM=0 turns the
+ * tier off; NESTVISOR_JIT applies to it as to the JavaScript tier.
+ */
+export const WASM_THRESHOLD = 200;
 const JIT_ENV = typeof process === 'undefined' ? undefined : process.env.NESTVISOR_JIT;
+const WASM_ENV = typeof process === 'undefined' ? undefined : process.env.NESTVISOR_WASM;
 const DEFAULT_JIT_THRESHOLD =
   JIT_ENV === '0' || JIT_ENV === 'off' ? Infinity : JIT_ENV === 'always' ? 0 : JIT_ENV !== undefined && /^\d+$/.test(JIT_ENV) ? Number(JIT_ENV) : JIT_THRESHOLD;
 
@@ -94,8 +107,15 @@ export const enum TlbIndex {
 }
 
 export class PE {
-  /** General registers X0..X30, XZR, SP, sink; see SLOT_*. */
-  readonly x = new Int32Array(2 * 34);
+  /** General registers X0..X30, XZR, SP, sink; see SLOT_*. In the bus's host arena when it has one (jit/wasm). */
+  readonly x: Int32Array;
+  /**
+   * Arena offset of `x` and of this PE's scratch area (PeScratch: NZCV, PC
+   * and loop counts passed between the run loop and WebAssembly blocks), or
+   * -1 without an arena.
+   */
+  readonly xHost: number;
+  readonly scratchHost: number;
   /** PC as two unsigned 32-bit halves. */
   pcLo = 0;
   pcHi = 0;
@@ -155,7 +175,7 @@ export class PE {
    * HCR_EL2, and every TLBI that reaches stage 2).
    */
   readonly s2PtwCache = new Map<number, number>();
-  readonly tlbs: Tlb[] = [new Tlb('EL0'), new Tlb('EL1'), new Tlb('EL1-PAN')];
+  readonly tlbs: Tlb[];
   tlb: Tlb;
   /**
    * Syndrome bits ISV|SAS|SSE|SRT|SF|AR (ESR_ELx.ISS[24:14]) that the current
@@ -198,7 +218,14 @@ export class PE {
    * Runs of a block before it is compiled to JavaScript source (jit/compile.ts);
    * Infinity keeps every block on the closures.
    */
-  jitThreshold = DEFAULT_JIT_THRESHOLD;
+  jitThreshold: number;
+  /**
+   * With the WebAssembly tier, runs after which a block it cannot take is
+   * compiled to JavaScript source instead (JIT_THRESHOLD).
+   */
+  jsThreshold: number;
+  /** Whether hot blocks are compiled to WebAssembly (jit/wasm): the bus has a host arena and the host compiles WebAssembly. */
+  wasmTier: boolean;
   /** Set when an interrupt input or mask changed; checked at block boundaries. */
   irqCheck = true;
   exitReason: RunExit = RunExit.Budget;
@@ -233,6 +260,15 @@ export class PE {
   onException: ((pe: PE, target: number, vector: number, esr: number, ret: bigint) => void) | null = null;
 
   constructor(readonly bus: PhysicalBus, features: Partial<CpuFeatures> = {}) {
+    const arena = bus.arena;
+    const xAt = arena === null ? -1 : arena.alloc(8 * 34 + SCRATCH_BYTES, 64);
+    this.x = xAt < 0 ? new Int32Array(2 * 34) : new Int32Array(arena!.buffer, xAt, 2 * 34);
+    this.xHost = xAt;
+    this.scratchHost = xAt < 0 ? -1 : xAt + 8 * 34;
+    this.tlbs = [new Tlb('EL0', arena), new Tlb('EL1', arena), new Tlb('EL1-PAN', arena)];
+    this.wasmTier = WASM_ENV !== '0' && WASM_ENV !== 'off' && xAt >= 0 && this.tlbs.every((t) => t.base >= 0);
+    this.jitThreshold = this.wasmTier && JIT_ENV === undefined ? WASM_THRESHOLD : DEFAULT_JIT_THRESHOLD;
+    this.jsThreshold = Math.max(this.jitThreshold, JIT_THRESHOLD);
     this.features = { ...defaultFeatures(), ...features };
     this.decoder = new Decoder(insnTable(), new Set(Object.entries(this.features).filter(([, v]) => v === true).map(([k]) => k)));
     this.tlb = this.tlbs[TlbIndex.EL1];
@@ -688,7 +724,7 @@ export class PE {
     const page = pa - (pa % 4096);
     if (page + 4096 > r.base + r.size) return;
     if (this.bus.codePages.has(page)) perms &= ~2;
-    this.tlb.fill(lo, hi, perms, r.view, r.bytes, page - r.base, page, this.lastXlAsid, this.lastXlSizeLog2, this.lastXlDevice);
+    this.tlb.fill(lo, hi, perms, r.view, r.bytes, page - r.base, r.host < 0 ? -1 : r.host + page - r.base, page, this.lastXlAsid, this.lastXlSizeLog2, this.lastXlDevice);
   }
 
   /** SCTLR_ELx.A for the current EL (EL0 and EL1 use SCTLR_EL1). */
@@ -877,7 +913,7 @@ export class PE {
       if (lastFlags & (InsnFlags.EndsBlock | InsnFlags.Branch) && !(superblock && lastFlags & InsnFlags.CondBranch)) break;
       if (pa - r.base + (off - (pa % 4096)) >= r.size) break;
     }
-    const block: Block = { ops, pa, n: ops.length, endsInCondBranch: (lastFlags & InsnFlags.CondBranch) !== 0, valid: true, s0: null, s1: null, hits: old?.hits ?? 0, fn: null, compiled: false };
+    const block: Block = { ops, pa, n: ops.length, endsInCondBranch: (lastFlags & InsnFlags.CondBranch) !== 0, superblock, noWasm: false, valid: true, s0: null, s1: null, hits: old?.hits ?? 0, fn: null, compiled: false };
     this.blocks.set(pa, block);
     if (old !== null) {
       old.valid = false;
@@ -963,13 +999,8 @@ export class PE {
         this.chainOk = true;
       }
       b = nb;
-      let fn = b.fn;
-      if (!b.compiled && ++b.hits > this.jitThreshold) {
-        // Hot: compiled, as a superblock (going on past conditional branches) when it ends in one.
-        if (b.endsInCondBranch) b = this.decodeBlock(b.pa, true, b);
-        fn = b.fn = compileBlock(this, b);
-        b.compiled = true;
-      }
+      if (!b.compiled && ++b.hits > this.jitThreshold) b = this.tierUp(b);
+      const fn = b.fn;
       const ops = b.ops;
       const n = b.n;
       this.blockLo = lo;
@@ -991,6 +1022,31 @@ export class PE {
       if (this.timer.deadline <= this.icount) this.irqCheck = true;
     }
     this.exitReason = RunExit.Budget;
+  }
+
+  /**
+   * A block ran more than jitThreshold times: it is compiled, as a
+   * superblock (going on past conditional branches) when it ends in one.
+   * With the WebAssembly tier, to WebAssembly (jit/wasm/compile.ts); a block
+   * that tier cannot take waits for jsThreshold runs and is compiled to
+   * JavaScript source (jit/compile.ts). Returns the block to run (the superblock).
+   */
+  private tierUp(b: Block): Block {
+    if (b.noWasm && b.hits <= this.jsThreshold) return b;
+    if (b.endsInCondBranch && !b.superblock) b = this.decodeBlock(b.pa, true, b);
+    if (this.wasmTier && !b.noWasm) {
+      const fn = compileWasmBlock(this, b);
+      if (fn !== null) {
+        b.fn = fn;
+        b.compiled = true;
+        return b;
+      }
+      b.noWasm = true;
+      if (b.hits <= this.jsThreshold) return b;
+    }
+    b.fn = compileBlock(this, b);
+    b.compiled = true;
+    return b;
   }
 
   /**
@@ -1046,6 +1102,9 @@ interface CodePage {
 }
 
 const UNDEF_OP: Op = (pe) => pe.undefinedInstruction();
+
+/** Bytes of a PE's scratch area in the host arena (jit/wasm/layout.ts). */
+const SCRATCH_BYTES = 64;
 
 /** Most instructions in a superblock (decodeBlock). */
 const SUPERBLOCK_MAX = 64;

@@ -7,6 +7,8 @@
  * (MMIO, decoded code for writes, alignment checking) simply are not
  * entered for it.
  */
+import type { HostArena } from './arena.js';
+
 export const TLB_BITS = 10;
 export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
@@ -16,20 +18,37 @@ export function blockKey(sizeLog2: number, vpage: number): number {
   return sizeLog2 * 17592186044416 + Math.floor(vpage / 2 ** (sizeLog2 - 12));
 }
 
+/**
+ * Where a TLB's arrays sit in its chunk of the host arena (arena.ts), for
+ * the WebAssembly tier: int32 arrays of TLB_SIZE entries, then `pa` as float64.
+ */
+export const enum TlbLayout {
+  R_TAG = 0,
+  R_TAG_HI = 4 * TLB_SIZE,
+  W_TAG = 8 * TLB_SIZE,
+  W_TAG_HI = 12 * TLB_SIZE,
+  DEV = 16 * TLB_SIZE,
+  HOST = 20 * TLB_SIZE,
+  PA = 24 * TLB_SIZE,
+  BYTES = 32 * TLB_SIZE,
+}
+
 export class Tlb {
   /** VA[43:12] as an int32, and VA[63:44]; tagHi -1 marks an empty slot. */
-  readonly rTag = new Int32Array(TLB_SIZE);
-  readonly rTagHi = new Int32Array(TLB_SIZE).fill(-1);
-  readonly wTag = new Int32Array(TLB_SIZE);
-  readonly wTagHi = new Int32Array(TLB_SIZE).fill(-1);
+  readonly rTag: Int32Array;
+  readonly rTagHi: Int32Array;
+  readonly wTag: Int32Array;
+  readonly wTagHi: Int32Array;
   readonly xTag = new Int32Array(TLB_SIZE);
   readonly xTagHi = new Int32Array(TLB_SIZE).fill(-1);
   /** Host view of the RAM region holding the page, and the page's offset in it. */
   readonly view: DataView[];
   readonly bytes: Uint8Array[];
   readonly off = new Float64Array(TLB_SIZE);
+  /** Offset of the page in the host arena, or -1 when its RAM is outside the arena (the WebAssembly tier's view). */
+  readonly host: Int32Array;
   /** Physical address of the page (for code lookup and invalidation). */
-  readonly pa = new Float64Array(TLB_SIZE);
+  readonly pa: Float64Array;
   /** ASID of a non-global entry, -1 for global. */
   readonly asid = new Int32Array(TLB_SIZE);
   /**
@@ -37,7 +56,9 @@ export class Tlb {
    * `(va & (size - 1) & dev) === 0`, so unaligned accesses to Device memory
    * take the slow path, which raises the Alignment fault.
    */
-  readonly dev = new Int32Array(TLB_SIZE);
+  readonly dev: Int32Array;
+  /** Arena offset of this TLB's arrays (TlbLayout), or -1 when they are ordinary buffers. */
+  readonly base: number;
   /** Log2 of the size of the translation that produced the entry (for TLBI by VA of blocks). */
   readonly level = new Int8Array(TLB_SIZE);
   /**
@@ -58,7 +79,18 @@ export class Tlb {
   private static readonly EMPTY_VIEW = new DataView(new ArrayBuffer(8));
   private static readonly EMPTY_BYTES = new Uint8Array(8);
 
-  constructor(readonly name: string) {
+  constructor(readonly name: string, arena: HostArena | null = null) {
+    const at = arena === null ? -1 : arena.alloc(TlbLayout.BYTES, 4096);
+    const buf = at < 0 ? new ArrayBuffer(TlbLayout.BYTES) : arena!.buffer;
+    const o = at < 0 ? 0 : at;
+    this.base = at;
+    this.rTag = new Int32Array(buf, o + TlbLayout.R_TAG, TLB_SIZE);
+    this.rTagHi = new Int32Array(buf, o + TlbLayout.R_TAG_HI, TLB_SIZE).fill(-1);
+    this.wTag = new Int32Array(buf, o + TlbLayout.W_TAG, TLB_SIZE);
+    this.wTagHi = new Int32Array(buf, o + TlbLayout.W_TAG_HI, TLB_SIZE).fill(-1);
+    this.dev = new Int32Array(buf, o + TlbLayout.DEV, TLB_SIZE);
+    this.host = new Int32Array(buf, o + TlbLayout.HOST, TLB_SIZE);
+    this.pa = new Float64Array(buf, o + TlbLayout.PA, TLB_SIZE);
     this.view = new Array<DataView>(TLB_SIZE).fill(Tlb.EMPTY_VIEW);
     this.bytes = new Array<Uint8Array>(TLB_SIZE).fill(Tlb.EMPTY_BYTES);
   }
@@ -110,7 +142,7 @@ export class Tlb {
   }
 
   /** Enters a page. `perms` bit 0 read, 1 write, 2 execute. */
-  fill(lo: number, hi: number, perms: number, view: DataView, bytes: Uint8Array, off: number, pa: number, asid: number, sizeLog2: number, device: boolean): void {
+  fill(lo: number, hi: number, perms: number, view: DataView, bytes: Uint8Array, off: number, host: number, pa: number, asid: number, sizeLog2: number, device: boolean): void {
     const i = (lo >>> 12) & TLB_MASK;
     const tag = (lo >>> 12) | (hi << 20);
     const tagHi = hi >>> 12;
@@ -128,6 +160,7 @@ export class Tlb {
     this.view[i] = view;
     this.bytes[i] = bytes;
     this.off[i] = off;
+    this.host[i] = host;
     this.pa[i] = pa;
     this.asid[i] = asid;
     this.level[i] = sizeLog2;

@@ -29,6 +29,8 @@ export interface HypervisorOptions {
 }
 
 const GIB = 2 ** 30;
+/** Default size of the hyp pool (HypervisorOptions.poolSize). */
+export const HYP_POOL_BYTES = 16 * 1024 * 1024;
 
 export class Hypervisor {
   readonly bus: PhysicalBus;
@@ -63,7 +65,7 @@ export class Hypervisor {
     const pa = this.features.paBits;
     if (pa < 36) throw new HypError(`host physical address size ${pa} bits is too small for the hypervisor (at least 36)`);
     this.bus = opts.bus ?? new PhysicalBus();
-    const poolSize = opts.poolSize ?? 16 * 1024 * 1024;
+    const poolSize = opts.poolSize ?? HYP_POOL_BYTES;
     const poolBase = opts.poolBase ?? 0x1_0000_0000;
     if (!Number.isSafeInteger(poolSize) || poolSize <= 0 || poolSize % PAGE_SIZE !== 0) throw new HypError(`poolSize ${String(poolSize)} is not a positive multiple of 4 KiB`);
     this.slotAreaBase = 2 ** (pa - 1);
@@ -71,7 +73,7 @@ export class Hypervisor {
     if (!Number.isSafeInteger(poolBase) || poolBase % PAGE_SIZE !== 0 || poolBase + poolSize > this.slotAreaBase) {
       throw new HypError(`poolBase 0x${poolBase.toString(16)} must be 4 KiB aligned with the pool below 0x${this.slotAreaBase.toString(16)}`);
     }
-    const bytes = new Uint8Array(poolSize);
+    const bytes = this.bus.allocRam(poolSize);
     try {
       this.bus.addRam(poolBase, bytes);
     } catch (e) {

@@ -55,7 +55,7 @@ const CHUNK = 5_000_000;
 
 export function runBareMetal(elf: Uint8Array, opts: BareMetalOptions = {}): BareMetalResult {
   const name = opts.name ?? 'image';
-  const bus = new PhysicalBus();
+  const bus = new PhysicalBus({ arenaRam: opts.ramSize ?? 128 * 1024 * 1024 });
   bus.addRam(VIRT_RAM_BASE, opts.ramSize ?? 128 * 1024 * 1024);
   let output = '';
   const decoder = new TextDecoder();

@@ -274,7 +274,6 @@ export function runLinuxUser(elf: Uint8Array, opts: LinuxUserOptions = {}): Linu
   if (info.type === 3) throw new ImageError(`${name}: a position-independent executable (ET_DYN): only static non-PIE executables (gcc -static, without -static-pie) can be run`);
   const img = parseElf(elf, name);
   const diag = opts.onDiagnostic ?? (() => {});
-  const bus = new PhysicalBus();
 
   // ---- Image and heap: one RAM region from the first segment's page to the brk limit.
   let lo = Infinity, hi = 0;
@@ -287,6 +286,9 @@ export function runLinuxUser(elf: Uint8Array, opts: LinuxUserOptions = {}): Linu
   if (hi + heapSize > MMAP_BASE) throw new ImageError(`${name}: segments up to 0x${hi.toString(16)} collide with the mmap region at 0x${MMAP_BASE.toString(16)}`);
   const brkBase = hi;
   const brkLimit = hi + heapSize;
+  const mmapSize = opts.mmapSize ?? 256 * 1024 * 1024;
+  const stackSize = opts.stackSize ?? 8 * 1024 * 1024;
+  const bus = new PhysicalBus({ arenaRam: brkLimit - lo + mmapSize + stackSize + PAGE + PT_SIZE });
   const imageRam = bus.addRam(lo, brkLimit - lo);
   for (const s of img.segments) {
     imageRam.bytes.set(s.data, s.vaddr - lo);
@@ -298,9 +300,7 @@ export function runLinuxUser(elf: Uint8Array, opts: LinuxUserOptions = {}): Linu
     for (let p = alignDown(s.vaddr, PAGE); p < s.vaddr + s.memSize; p += PAGE) pageFlags[(p - lo) / PAGE] |= s.flags & 7;
   }
 
-  const mmapSize = opts.mmapSize ?? 256 * 1024 * 1024;
   const mmapRam = bus.addRam(MMAP_BASE, mmapSize);
-  const stackSize = opts.stackSize ?? 8 * 1024 * 1024;
   const stackRam = bus.addRam(STACK_TOP - stackSize, stackSize);
   const vec = bus.addRam(VEC_BASE, PAGE);
   for (let off = 0; off < 0x800; off += 0x80) {

@@ -14,7 +14,8 @@ import type { Vm } from '../hyp/vm.js';
 import type { Vcpu } from '../hyp/vcpu.js';
 import type { MmioExit } from '../hyp/exits.js';
 import { VGicV3 } from '../hyp/vgic/vgic.js';
-import type { MmioDevice } from '../cpu/bus.js';
+import { PhysicalBus, type MmioDevice } from '../cpu/bus.js';
+import { HYP_POOL_BYTES } from '../hyp/hypervisor.js';
 import { ImageError, isElf, parseElf } from './elf.js';
 import { parseLinuxImage, planLinuxBoot, loadLinux, loadRaw, type BootLayout } from './linux-image.js';
 import { VIRT, virtDefaults, virtDtb } from './virt-fdt.js';
@@ -170,7 +171,8 @@ export class VirtMachine {
       { gpa: VIRT.RTC, size: 0x1000 },
       { gpa: VIRT.VIRTIO_MMIO, size: VIRT.VIRTIO_MMIO_STRIDE * VIRT.VIRTIO_MMIO_COUNT },
     ];
-    this.hv = new Hypervisor({ cpu: o.cpu ?? 'max' });
+    // Guest RAM and the PEs' state share one host arena, which the WebAssembly tier of the processor needs.
+    this.hv = new Hypervisor({ cpu: o.cpu ?? 'max', bus: new PhysicalBus({ arenaRam: o.memBytes + HYP_POOL_BYTES }) });
     this.vm = this.hv.createVm([
       { kind: 'ipa-bits', bits: 40 },
       { kind: 'vcpus', count: cpus },
@@ -193,7 +195,7 @@ export class VirtMachine {
       this.transports.push(t);
     });
 
-    this.ram = new Uint8Array(o.memBytes);
+    this.ram = this.hv.bus.allocRam(o.memBytes);
     vm.setMemoryRegion(0, { gpa: VIRT.RAM, memory: this.ram });
     for (let i = 0; i < cpus; i++) {
       const v = vm.createVcpu();

@@ -62,21 +62,23 @@ for (const cls of GEN_CLASSES) {
   });
 }
 
-// The same comparison with every block compiled to JavaScript source (src/cpu/jit) on its first run,
-// for the classes that have emitters: the compiled tier must agree with QEMU as the closures do.
-const JIT_CLASSES = ['dp-imm', 'dp-reg', 'branch', 'ldst'] as const;
+// The same comparison with every block compiled on its first run, by each compiled tier (src/cpu/jit: JavaScript
+// source; src/cpu/jit/wasm: WebAssembly) for the classes that have emitters: each must agree with QEMU as the closures do.
+const JIT_CLASSES = ['dp-imm', 'dp-reg', 'branch', 'ldst', 'ldst-excl'] as const;
 const JIT_INSNS = Math.max(Math.floor(MIN_INSNS / 3), CI ? 50_000 : 0);
-for (const cls of JIT_CLASSES) {
-  test(`${cls}: compiled blocks agree with QEMU on random blocks from the table`, async (t) => {
+for (const tier of ['js', 'wasm'] as const) {
+  for (const cls of JIT_CLASSES) {
+    test(`${cls}: blocks compiled to ${tier === 'js' ? 'JavaScript' : 'WebAssembly'} agree with QEMU on random blocks from the table`, async (t) => {
     const qemu = await needQemu(t);
     if (qemu === null) return;
-    const st = await runClass(cls, qemu, { seed: SEED + 1, minInsns: JIT_INSNS, maxReports: 8, jitThreshold: 0 });
+    const st = await runClass(cls, qemu, { seed: SEED + 1, minInsns: JIT_INSNS, maxReports: 8, jitThreshold: 0, tier });
     t.diagnostic(summary(st));
     if (st.mismatches > 0) {
       assert.fail(`${st.mismatches} of ${st.cases} ${cls} cases differ from QEMU in compiled blocks (seed ${SEED}; rerun with DIFF_SEED=${SEED}). First ones:\n\n${st.reports.join('\n\n')}`);
     }
     assert.ok(st.insns >= JIT_INSNS, `only ${st.insns} instructions generated`);
-  });
+    });
+  }
 }
 
 test('corpus: hand-picked edge cases agree with QEMU', async (t) => {

@@ -77,7 +77,7 @@ export const SIGSEGV = 11;
 const u64 = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 
 export class NvSide {
-  readonly bus = new PhysicalBus();
+  readonly bus = new PhysicalBus({ arenaRam: 0x4000 + DATA_SIZE });
   readonly pe: PE;
   readonly code: RamRegion;
   readonly data: RamRegion;

@@ -4,6 +4,8 @@
  * that loops), runs the batch in one QEMU process while the next batch is
  * generated, and compares.
  */
+import assert from 'node:assert/strict';
+import type { PE } from '../../src/cpu/pe.js';
 import { Generator, GenCase, GenClass } from './gen.js';
 import { NvSide } from './nvside.js';
 import { QemuHarness } from './qemu.js';
@@ -43,6 +45,11 @@ export interface RunOptions {
   log?: (s: string) => void;
   /** Runs of a block before nestvisor compiles it (PE.jitThreshold): 0 checks the compiled tier on every case. */
   jitThreshold?: number;
+  /**
+   * Which compiled tier: 'wasm' (WebAssembly only: blocks it cannot take stay on their closures) or
+   * 'js' (JavaScript source only). Default: the PE's own choice.
+   */
+  tier?: 'wasm' | 'js';
 }
 
 const KIND: Record<number, string> = { 0: 'ok', 4: 'SIGILL', 5: 'SIGTRAP', 7: 'SIGBUS', 11: 'SIGSEGV' };
@@ -56,10 +63,22 @@ interface Batch {
   qemu: Promise<{ outcomes: Outcome[] }>;
 }
 
+/** Makes `pe` compile with one tier only (see RunOptions.tier). */
+export function useTier(pe: PE, tier: 'wasm' | 'js'): void {
+  if (tier === 'wasm') {
+    assert.ok(pe.wasmTier, 'the WebAssembly tier is available');
+    pe.jsThreshold = Infinity;
+  } else {
+    pe.wasmTier = false;
+    pe.jsThreshold = pe.jitThreshold;
+  }
+}
+
 export async function runClass(cls: GenClass, qemu: QemuHarness, opts: RunOptions): Promise<RunStats> {
   const t0 = Date.now();
   const nv = new NvSide(qemu.tramp);
   if (opts.jitThreshold !== undefined) nv.pe.jitThreshold = opts.jitThreshold;
+  if (opts.tier !== undefined) useTier(nv.pe, opts.tier);
   const gen = new Generator(nv.pe.decoder, cls, opts.seed);
   const batchCases = opts.batchCases ?? 4000;
   const maxReports = opts.maxReports ?? 10;

@@ -178,7 +178,7 @@ const ELR_EL1 = sr('ELR_EL1');
 const SIGILL = 4, SIGSEGV = 11, SIGBUS = 7;
 
 export class NvSide {
-  readonly bus = new PhysicalBus();
+  readonly bus = new PhysicalBus({ arenaRam: 0x2000 + DATA_SIZE });
   readonly pe: PE;
   private readonly data: Uint8Array;
   private pristine: Uint8Array = new Uint8Array(DATA_SIZE);

@@ -1,0 +1,190 @@
+/**
+ * The WebAssembly tier: a warm block becomes a WebAssembly function (one
+ * small module per block), written by the emitters of jit/wasm from the
+ * same decoded fields as the closures. V8 compiles such a module at once
+ * with its baseline compiler (Liftoff, tens of microseconds) and later
+ * optimizes hot functions in the background, so unlike generated
+ * JavaScript (jit/compile.ts) a block pays off after a few hundred runs.
+ *
+ * The function covers the block from its first instruction up to the first
+ * one without an emitter; the closures run the rest. It returns with the
+ * protocol of CompiledBlock through a small JavaScript adapter (wasmBlock)
+ * that passes the run loop's state in and copies NZCV and PC back.
+ * Every block function sits in one table per arena and is called through
+ * one exported dispatcher, so that V8 sees a single call target.
+ */
+import type { Block, PE } from '../../pe.js';
+import type { HostArena } from '../../arena.js';
+import type { CompiledBlock } from '../compile.js';
+import { jitStats } from '../compile.js';
+import { sext } from '../../insn/regs.js';
+import { dispatcherBytes, moduleBytes } from './encoder.js';
+import { BLOCK_LOCALS, BLOCK_PARAMS, BLOCK_RESULTS, RET_BRANCH_TO, RET_PC, Scratch, WasmBlock } from './block.js';
+import { WasmEmitter, wasmEmitters } from './emitters.js';
+
+let emitters: Map<string, WasmEmitter> | null = null;
+
+type Dispatch = (index: number, lo: number, hi: number, tlb: number, limit: number, excl: number) => number;
+
+/** The dispatcher and its table of block functions, one per arena (its PEs share it). */
+class WasmRuntime {
+  readonly run: Dispatch;
+  readonly table: WebAssembly.Table;
+  readonly i32: Int32Array;
+  next = 0;
+
+  constructor(readonly arena: HostArena) {
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(dispatcherBytes(BLOCK_PARAMS, BLOCK_RESULTS, 1024)), {});
+    this.run = inst.exports.run as Dispatch;
+    this.table = inst.exports.t as WebAssembly.Table;
+    this.i32 = new Int32Array(arena.buffer);
+  }
+
+  add(fn: unknown): number {
+    if (this.next >= this.table.length) this.table.grow(this.table.length);
+    this.table.set(this.next, fn);
+    return this.next++;
+  }
+}
+
+const runtimes = new WeakMap<HostArena, WasmRuntime>();
+
+/**
+ * Writes block `b` (its instruction words `words`) as a WebAssembly function
+ * body. Returns null when its first instruction has no emitter.
+ */
+export function wasmBlockCode(pe: PE, b: Block, words: Int32Array): { c: WasmBlock; covered: number; endsOwnPc: boolean } | null {
+  emitters ??= wasmEmitters();
+  const startOff = b.pa % 4096;
+  // A conditional branch back to the block's start makes the body a loop.
+  const c = new WasmBlock(pe.xHost, pe.scratchHost, startOff, isSelfLoop(pe, b, words));
+  c.prologue();
+  if (c.isLoop) c.beginLoop();
+  let covered = 0;
+  let ended = false;
+  for (let k = 0; k < b.n && !ended; k++) {
+    const d = pe.decoder.decode(words[k]);
+    const em = d === null ? undefined : emitters.get(d.c.def.name);
+    if (em === undefined || d === null) break;
+    const off = startOff + 4 * k;
+    const mark = c.code.length;
+    const e = em(c, d.fields, { off, k });
+    if (e === false) {
+      c.code.length = mark;
+      break;
+    }
+    covered = k + 1;
+    if (e === true) continue;
+    if (e === 'exit') {
+      ended = true;
+      continue;
+    }
+    if (e.pre !== null) e.pre();
+    if (e.cond === null) {
+      // B, BL: always taken; the last instruction of any block.
+      c.setPc(() => c.pageRel(e.delta)).exit(RET_PC | (k + 1));
+      ended = true;
+    } else if (e.delta === startOff && c.isLoop) {
+      e.cond();
+      c.loopBack(k + 1);
+    } else if (k === b.n - 1) {
+      c.setPc(() => {
+        c.pageRel(e.delta).pageRel(off + 4);
+        e.cond!();
+        c.op(0x1b); // select
+      }).exit(RET_PC | (k + 1));
+      ended = true;
+    } else {
+      e.cond();
+      c.if(() => c.setPc(() => c.pageRel(e.delta)).exit(RET_PC | (k + 1)));
+    }
+  }
+  if (covered === 0) return null;
+  if (!ended) c.exit(covered);
+  if (c.isLoop) c.endLoop();
+  c.op(0x00, 0x0b); // unreachable, end
+  return { c, covered, endsOwnPc: ended };
+}
+
+/** Whether the block's last instruction is a conditional branch to its own start (decided before writing any code). */
+function isSelfLoop(pe: PE, b: Block, words: Int32Array): boolean {
+  emitters ??= wasmEmitters();
+  const startOff = b.pa % 4096;
+  for (let k = 0; k < b.n; k++) {
+    const d = pe.decoder.decode(words[k]);
+    if (d === null || !emitters.has(d.c.def.name)) return false;
+    const name = d.c.def.name;
+    if (name !== 'B_cond' && name !== 'CBZ' && name !== 'TBZ') continue;
+    const f = d.fields;
+    const imm = name === 'TBZ' ? sext(f.imm14, 14) : sext(f.imm19, 19);
+    if (startOff + 4 * k + imm * 4 === startOff) return true;
+  }
+  return false;
+}
+
+/**
+ * Compiles block `b` for the WebAssembly tier, or returns null: when its
+ * first instruction has no emitter, or the host refuses (no WebAssembly, or
+ * a page whose Content-Security-Policy forbids compiling it: the PE then
+ * stops trying, pe.wasmTier = false).
+ */
+export function compileWasmBlock(pe: PE, b: Block): CompiledBlock | null {
+  const arena = pe.bus.arena;
+  if (arena === null) return null;
+  const r = pe.bus.findRam(b.pa)!;
+  const o = b.pa - r.base;
+  const words = new Int32Array(b.n);
+  for (let k = 0; k < b.n; k++) words[k] = r.view.getInt32(o + 4 * k, true);
+  const w = wasmBlockCode(pe, b, words);
+  if (w === null) return null;
+  let rt = runtimes.get(arena);
+  let fn: unknown;
+  try {
+    if (rt === undefined) runtimes.set(arena, (rt = new WasmRuntime(arena)));
+    const bytes = moduleBytes(BLOCK_PARAMS, BLOCK_RESULTS, [{ locals: BLOCK_LOCALS, code: w.c.code }]);
+    fn = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { mem: arena.memory } }).exports.f0;
+  } catch (e) {
+    jitStats.lastError = `block at PA 0x${b.pa.toString(16)} (WebAssembly): ${(e as Error).message}`;
+    // A block the host would not compile (an emitter's bug) stays on its closures; a host that compiles nothing
+    // (no dispatcher, or code generation disallowed by the page) ends the tier for this PE.
+    if (!(e instanceof WebAssembly.CompileError) || rt === undefined || /disallow/i.test((e as Error).message)) pe.wasmTier = false;
+    return null;
+  }
+  return wasmBlock(rt, rt.add(fn), pe.scratchHost >> 2, w.c.usesFlags, w.c.isLoop);
+}
+
+/**
+ * The adapter between the run loop and a block function: NZCV in and out
+ * of the scratch area when the block uses them, the loop budget, and the
+ * PC the block left with.
+ */
+function wasmBlock(rt: WasmRuntime, index: number, sc: number, flags: boolean, loop: boolean): CompiledBlock {
+  const m = rt.i32;
+  const run = rt.run;
+  return (pe) => {
+    if (flags) {
+      m[sc] = pe.n;
+      m[sc + 1] = pe.z;
+      m[sc + 2] = pe.c;
+      m[sc + 3] = pe.v;
+    }
+    let limit = 0;
+    if (loop && !pe.irqCheck && pe.onBlock === null) limit = Math.min(Math.min(pe.runEnd, pe.timer.deadline) - pe.icount, 0x7fffffff);
+    const r = run(index, pe.blockLo, pe.blockHi, pe.tlb.base, limit, Math.floor(pe.exclPa / 4096) * 4096);
+    if (flags) {
+      pe.n = m[sc];
+      pe.z = m[sc + 1];
+      pe.c = m[sc + 2];
+      pe.v = m[sc + 3];
+    }
+    if (loop) pe.icount += m[sc + (Scratch.ICOUNT >> 2)];
+    if (r < RET_PC) return r;
+    const lo = m[sc + (Scratch.PC >> 2)], hi = m[sc + (Scratch.PC >> 2) + 1];
+    if (r >= RET_BRANCH_TO) pe.branchTo(lo, hi);
+    else {
+      pe.pcLo = lo >>> 0;
+      pe.pcHi = hi >>> 0;
+    }
+    return -(r & 0xff);
+  };
+}
