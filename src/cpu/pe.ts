@@ -25,7 +25,7 @@ import { insnTable } from './insn/table.js';
 import { GenericTimer } from './timer.js';
 import { GicCpuInterface } from './gic/cpuif.js';
 import { CompiledBlock, compileBlock } from './jit/compile.js';
-import { compileWasmBlock } from './jit/wasm/compile.js';
+import { compileWasmBlock, wasmBlocksDropped } from './jit/wasm/compile.js';
 
 /** Register slot indices into `pe.x` (each slot is two int32s: [2n] = bits 31:0, [2n+1] = bits 63:32). */
 export const SLOT_ZR = 31; // reads as zero; never written
@@ -56,6 +56,8 @@ export interface Block {
   readonly superblock: boolean;
   /** Whether the WebAssembly tier could not take the block (it then waits for PE.jsThreshold runs). */
   noWasm: boolean;
+  /** The block's entry in the WebAssembly tier's table, or -1 (jit/wasm/compile.ts). */
+  wasmIdx: number;
   /** False once the block has been dropped (its code was overwritten or IC invalidated it). */
   valid: boolean;
   /**
@@ -93,7 +95,7 @@ export const JIT_THRESHOLD = 20000;
  * of microseconds, so warm blocks pay off too. NESTVISOR_WASM=0 turns the
  * tier off; NESTVISOR_JIT applies to it as to the JavaScript tier.
  */
-export const WASM_THRESHOLD = 200;
+export const WASM_THRESHOLD = 3000;
 const JIT_ENV = typeof process === 'undefined' ? undefined : process.env.NESTVISOR_JIT;
 const WASM_ENV = typeof process === 'undefined' ? undefined : process.env.NESTVISOR_WASM;
 const DEFAULT_JIT_THRESHOLD =
@@ -210,6 +212,11 @@ export class PE {
   opIndex = 0;
   /** Instructions retired since reset. */
   icount = 0;
+  /**
+   * Set by a WebAssembly block that went on into other blocks (jit/wasm/compile.ts): the block that ran
+   * last, whose VA is then blockLo/blockHi and whose result the compiled function returned.
+   */
+  chained: Block | null = null;
   /** Set by a taken conditional branch (branchTakenTo); whoever runs the block's ops clears it and leaves the block. */
   branchTaken = false;
   /** The instruction count at which the current run() ends (compiled loops test it). */
@@ -832,6 +839,7 @@ export class PE {
   invalidateAllCode(): void {
     for (const b of this.blocks.values()) b.valid = false;
     this.blocks.clear();
+    wasmBlocksDropped(this, null);
     const pages = [...this.codePages.keys()];
     this.codePages.clear();
     for (const page of pages) this.bus.codePageDropped(page);
@@ -842,6 +850,7 @@ export class PE {
     if (b === undefined) return;
     b.valid = false;
     this.blocks.delete(pa);
+    if (b.wasmIdx >= 0) wasmBlocksDropped(this, b);
   }
 
   /** Fetches and decodes the block at the current PC. Raises instruction aborts. */
@@ -913,7 +922,7 @@ export class PE {
       if (lastFlags & (InsnFlags.EndsBlock | InsnFlags.Branch) && !(superblock && lastFlags & InsnFlags.CondBranch)) break;
       if (pa - r.base + (off - (pa % 4096)) >= r.size) break;
     }
-    const block: Block = { ops, pa, n: ops.length, endsInCondBranch: (lastFlags & InsnFlags.CondBranch) !== 0, superblock, noWasm: false, valid: true, s0: null, s1: null, hits: old?.hits ?? 0, fn: null, compiled: false };
+    const block: Block = { ops, pa, n: ops.length, endsInCondBranch: (lastFlags & InsnFlags.CondBranch) !== 0, superblock, noWasm: false, wasmIdx: -1, valid: true, s0: null, s1: null, hits: old?.hits ?? 0, fn: null, compiled: false };
     this.blocks.set(pa, block);
     if (old !== null) {
       old.valid = false;
@@ -1001,8 +1010,8 @@ export class PE {
       b = nb;
       if (!b.compiled && ++b.hits > this.jitThreshold) b = this.tierUp(b);
       const fn = b.fn;
-      const ops = b.ops;
-      const n = b.n;
+      let ops = b.ops;
+      let n = b.n;
       this.blockLo = lo;
       this.blockHi = this.pcHi;
       // Fall-through PC; a branch overwrites it.
@@ -1014,6 +1023,14 @@ export class PE {
       let retired: number;
       if (fn !== null) {
         const r = fn(this);
+        const last = this.chained;
+        if (last !== null) {
+          // WebAssembly blocks ran one into the next (jit/wasm/compile.ts): the result is the last one's.
+          this.chained = null;
+          b = last;
+          ops = b.ops;
+          n = b.n;
+        }
         retired = r === undefined ? n : r < 0 ? -r : this.runOps(ops, n, r);
       } else retired = this.runOps(ops, n, 0);
       this.icount += retired;

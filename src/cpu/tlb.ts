@@ -30,7 +30,9 @@ export const enum TlbLayout {
   DEV = 16 * TLB_SIZE,
   HOST = 20 * TLB_SIZE,
   PA = 24 * TLB_SIZE,
-  BYTES = 32 * TLB_SIZE,
+  X_TAG = 32 * TLB_SIZE,
+  X_TAG_HI = 36 * TLB_SIZE,
+  BYTES = 40 * TLB_SIZE,
 }
 
 export class Tlb {
@@ -39,8 +41,8 @@ export class Tlb {
   readonly rTagHi: Int32Array;
   readonly wTag: Int32Array;
   readonly wTagHi: Int32Array;
-  readonly xTag = new Int32Array(TLB_SIZE);
-  readonly xTagHi = new Int32Array(TLB_SIZE).fill(-1);
+  readonly xTag: Int32Array;
+  readonly xTagHi: Int32Array;
   /** Host view of the RAM region holding the page, and the page's offset in it. */
   readonly view: DataView[];
   readonly bytes: Uint8Array[];
@@ -91,6 +93,8 @@ export class Tlb {
     this.dev = new Int32Array(buf, o + TlbLayout.DEV, TLB_SIZE);
     this.host = new Int32Array(buf, o + TlbLayout.HOST, TLB_SIZE);
     this.pa = new Float64Array(buf, o + TlbLayout.PA, TLB_SIZE);
+    this.xTag = new Int32Array(buf, o + TlbLayout.X_TAG, TLB_SIZE);
+    this.xTagHi = new Int32Array(buf, o + TlbLayout.X_TAG_HI, TLB_SIZE).fill(-1);
     this.view = new Array<DataView>(TLB_SIZE).fill(Tlb.EMPTY_VIEW);
     this.bytes = new Array<Uint8Array>(TLB_SIZE).fill(Tlb.EMPTY_BYTES);
   }

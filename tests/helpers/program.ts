@@ -34,9 +34,13 @@ export function words(ws: number[]): Uint8Array {
   return b;
 }
 
-/** A PE with 1 MiB of RAM at RAM_BASE and `code` at RAM_BASE, PC there, at EL1h. */
-export function machine(code: number[] = [], ramSize = 1 << 20): { pe: PE; bus: PhysicalBus } {
-  const bus = new PhysicalBus();
+/**
+ * A PE with 1 MiB of RAM at RAM_BASE and `code` at RAM_BASE, PC there, at
+ * EL1h. With `arena` the bus keeps RAM and PE state in a host arena, which
+ * gives the PE the WebAssembly tier (src/cpu/jit/wasm).
+ */
+export function machine(code: number[] = [], ramSize = 1 << 20, arena = false): { pe: PE; bus: PhysicalBus } {
+  const bus = new PhysicalBus(arena ? { arenaRam: ramSize } : {});
   bus.addRam(RAM_BASE, ramSize);
   const pe = new PE(bus);
   bus.writeBytes(RAM_BASE, words(code));

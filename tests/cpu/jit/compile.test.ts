@@ -71,7 +71,7 @@ test('the loop block is compiled inline as a loop', () => {
   const code = sumLoop();
   const loopStart = 4; // index of the first loop instruction
   const body = code.slice(loopStart, loopStart + 6);
-  const block = { ops: [], pa: RAM_BASE + 4 * loopStart, n: body.length, endsInCondBranch: true, superblock: true, noWasm: false, valid: true, s0: null, s1: null, hits: 0, fn: null, compiled: false };
+  const block = { ops: [], pa: RAM_BASE + 4 * loopStart, n: body.length, endsInCondBranch: true, superblock: true, noWasm: false, wasmIdx: -1, valid: true, s0: null, s1: null, hits: 0, fn: null, compiled: false };
   const { src, inline, loop } = blockSource(dec(), block, Int32Array.from(body));
   assert.equal(loop, true);
   assert.equal(inline, body.length, src);

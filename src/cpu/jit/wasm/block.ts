@@ -21,7 +21,11 @@
 import { TlbLayout } from '../../tlb.js';
 import { T, W, sleb32, sleb64, uleb } from './encoder.js';
 
-/** The PE's scratch area (PE.scratchHost): NZCV words, the PC a block leaves with, a loop's instruction count. */
+/**
+ * The PE's scratch area (PE.scratchHost): NZCV words, the PC a block leaves
+ * with, the instructions a loop's finished iterations retired, and what the
+ * dispatcher reports after running blocks one into the next (wasm/dispatch.ts).
+ */
 export const enum Scratch {
   N = 0,
   Z = 4,
@@ -29,6 +33,12 @@ export const enum Scratch {
   V = 12,
   PC = 16,
   ICOUNT = 24,
+  /** Instructions retired by the blocks before the last one of a chain (with every loop's iterations). */
+  CHAINED = 28,
+  /** Table index and VA of the last block run. */
+  LAST_IDX = 32,
+  LAST_LO = 36,
+  LAST_HI = 40,
 }
 
 /** Return codes (above). */

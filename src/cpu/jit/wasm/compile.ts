@@ -18,7 +18,8 @@ import type { HostArena } from '../../arena.js';
 import type { CompiledBlock } from '../compile.js';
 import { jitStats } from '../compile.js';
 import { sext } from '../../insn/regs.js';
-import { dispatcherBytes, moduleBytes } from './encoder.js';
+import { moduleBytes } from './encoder.js';
+import { CHAIN_BYTES, CHAIN_ENTRIES, dispatcherBytes } from './dispatch.js';
 import { BLOCK_LOCALS, BLOCK_PARAMS, BLOCK_RESULTS, RET_BRANCH_TO, RET_PC, Scratch, WasmBlock } from './block.js';
 import { WasmEmitter, wasmEmitters } from './emitters.js';
 
@@ -26,28 +27,58 @@ let emitters: Map<string, WasmEmitter> | null = null;
 
 type Dispatch = (index: number, lo: number, hi: number, tlb: number, limit: number, excl: number) => number;
 
-/** The dispatcher and its table of block functions, one per arena (its PEs share it). */
+/** A PE's dispatcher (wasm/dispatch.ts), its table of block functions and its chain cache. */
 class WasmRuntime {
   readonly run: Dispatch;
   readonly table: WebAssembly.Table;
   readonly i32: Int32Array;
-  next = 0;
+  /** Arena offset of the chain cache. */
+  readonly cache: number;
+  /** The block of each table entry. */
+  readonly blocks: Block[] = [];
 
-  constructor(readonly arena: HostArena) {
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(dispatcherBytes(BLOCK_PARAMS, BLOCK_RESULTS, 1024)), {});
-    this.run = inst.exports.run as Dispatch;
-    this.table = inst.exports.t as WebAssembly.Table;
+  constructor(pe: PE, arena: HostArena) {
+    this.cache = arena.alloc(CHAIN_BYTES, 16);
+    if (this.cache < 0) throw new Error('the host arena has no room for the chain cache');
     this.i32 = new Int32Array(arena.buffer);
+    this.dropAll();
+    const mod = new WebAssembly.Module(dispatcherBytes(pe.scratchHost, this.cache, 1024));
+    const inst = new WebAssembly.Instance(mod, { m: { mem: arena.memory } });
+    this.run = inst.exports.f0 as Dispatch;
+    this.table = inst.exports.t as WebAssembly.Table;
   }
 
-  add(fn: unknown): number {
-    if (this.next >= this.table.length) this.table.grow(this.table.length);
-    this.table.set(this.next, fn);
-    return this.next++;
+  add(fn: unknown, b: Block): number {
+    if (this.blocks.length >= this.table.length) this.table.grow(this.table.length);
+    const idx = this.blocks.length;
+    this.table.set(idx, fn);
+    this.blocks.push(b);
+    // The chain cache entry for the block's PA: { pa: int64, index: int32 }.
+    const e = (this.cache >> 2) + 4 * ((b.pa >>> 2) & (CHAIN_ENTRIES - 1));
+    this.i32[e] = b.pa % 4294967296;
+    this.i32[e + 1] = Math.floor(b.pa / 4294967296);
+    this.i32[e + 2] = idx;
+    return idx;
+  }
+
+  /** Forgets block `b` (null: every block) in the chain cache. */
+  drop(b: Block | null): void {
+    if (b === null) return this.dropAll();
+    const e = (this.cache >> 2) + 4 * ((b.pa >>> 2) & (CHAIN_ENTRIES - 1));
+    if (this.i32[e + 2] === b.wasmIdx) this.i32[e] = this.i32[e + 1] = -1;
+  }
+
+  private dropAll(): void {
+    this.i32.fill(-1, this.cache >> 2, (this.cache + CHAIN_BYTES) >> 2);
   }
 }
 
-const runtimes = new WeakMap<HostArena, WasmRuntime>();
+const runtimes = new WeakMap<PE, WasmRuntime>();
+
+/** A dropped block (or all of a PE's blocks, b = null) must not be chained to any more. */
+export function wasmBlocksDropped(pe: PE, b: Block | null): void {
+  runtimes.get(pe)?.drop(b);
+}
 
 /**
  * Writes block `b` (its instruction words `words`) as a WebAssembly function
@@ -137,11 +168,11 @@ export function compileWasmBlock(pe: PE, b: Block): CompiledBlock | null {
   for (let k = 0; k < b.n; k++) words[k] = r.view.getInt32(o + 4 * k, true);
   const w = wasmBlockCode(pe, b, words);
   if (w === null) return null;
-  let rt = runtimes.get(arena);
+  let rt = runtimes.get(pe);
   let fn: unknown;
   try {
-    if (rt === undefined) runtimes.set(arena, (rt = new WasmRuntime(arena)));
-    const bytes = moduleBytes(BLOCK_PARAMS, BLOCK_RESULTS, [{ locals: BLOCK_LOCALS, code: w.c.code }]);
+    if (rt === undefined) runtimes.set(pe, (rt = new WasmRuntime(pe, arena)));
+    const bytes = moduleBytes({ types: [[BLOCK_PARAMS, BLOCK_RESULTS]], funcs: [{ type: 0, locals: BLOCK_LOCALS, code: w.c.code }] });
     fn = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { mem: arena.memory } }).exports.f0;
   } catch (e) {
     jitStats.lastError = `block at PA 0x${b.pa.toString(16)} (WebAssembly): ${(e as Error).message}`;
@@ -150,34 +181,44 @@ export function compileWasmBlock(pe: PE, b: Block): CompiledBlock | null {
     if (!(e instanceof WebAssembly.CompileError) || rt === undefined || /disallow/i.test((e as Error).message)) pe.wasmTier = false;
     return null;
   }
-  return wasmBlock(rt, rt.add(fn), pe.scratchHost >> 2, w.c.usesFlags, w.c.isLoop);
+  b.wasmIdx = rt.add(fn, b);
+  return wasmBlock(rt, b.wasmIdx, pe.scratchHost >> 2);
 }
 
 /**
- * The adapter between the run loop and a block function: NZCV in and out
- * of the scratch area when the block uses them, the loop budget, and the
- * PC the block left with.
+ * The adapter between the run loop and the dispatcher: NZCV into the
+ * scratch area and back (blocks run one into the next, so the words must
+ * always be current), the budget for loops and chains, and what the
+ * dispatcher reports: the instructions of the blocks before the last, the
+ * last block (PE.chained) with its VA and fall-through PC, and the PC the
+ * last one left with.
  */
-function wasmBlock(rt: WasmRuntime, index: number, sc: number, flags: boolean, loop: boolean): CompiledBlock {
+function wasmBlock(rt: WasmRuntime, index: number, sc: number): CompiledBlock {
   const m = rt.i32;
   const run = rt.run;
   return (pe) => {
-    if (flags) {
-      m[sc] = pe.n;
-      m[sc + 1] = pe.z;
-      m[sc + 2] = pe.c;
-      m[sc + 3] = pe.v;
-    }
-    let limit = 0;
-    if (loop && !pe.irqCheck && pe.onBlock === null) limit = Math.min(Math.min(pe.runEnd, pe.timer.deadline) - pe.icount, 0x7fffffff);
+    m[sc] = pe.n;
+    m[sc + 1] = pe.z;
+    m[sc + 2] = pe.c;
+    m[sc + 3] = pe.v;
+    const limit = pe.irqCheck || pe.onBlock !== null ? 0 : Math.min(Math.min(pe.runEnd, pe.timer.deadline) - pe.icount, 0x7fffffff);
     const r = run(index, pe.blockLo, pe.blockHi, pe.tlb.base, limit, Math.floor(pe.exclPa / 4096) * 4096);
-    if (flags) {
-      pe.n = m[sc];
-      pe.z = m[sc + 1];
-      pe.c = m[sc + 2];
-      pe.v = m[sc + 3];
+    pe.n = m[sc];
+    pe.z = m[sc + 1];
+    pe.c = m[sc + 2];
+    pe.v = m[sc + 3];
+    pe.icount += m[sc + (Scratch.CHAINED >> 2)];
+    const last = m[sc + (Scratch.LAST_IDX >> 2)];
+    if (last !== index) {
+      const lb = rt.blocks[last];
+      pe.chained = lb;
+      const lo = m[sc + (Scratch.LAST_LO >> 2)] >>> 0, hi = m[sc + (Scratch.LAST_HI >> 2)] >>> 0;
+      pe.blockLo = lo;
+      pe.blockHi = hi;
+      const next = lo + 4 * lb.n;
+      pe.pcLo = next >>> 0;
+      pe.pcHi = next > 0xffffffff ? (hi + 1) >>> 0 : hi;
     }
-    if (loop) pe.icount += m[sc + (Scratch.ICOUNT >> 2)];
     if (r < RET_PC) return r;
     const lo = m[sc + (Scratch.PC >> 2)], hi = m[sc + (Scratch.PC >> 2) + 1];
     if (r >= RET_BRANCH_TO) pe.branchTo(lo, hi);

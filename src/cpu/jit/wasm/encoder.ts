@@ -15,7 +15,8 @@ export const enum W {
   i64_load8_s = 0x30, i64_load8_u = 0x31, i64_load16_s = 0x32, i64_load16_u = 0x33, i64_load32_s = 0x34, i64_load32_u = 0x35,
   i32_store = 0x36, i64_store = 0x37, i64_store8 = 0x3c, i64_store16 = 0x3d, i64_store32 = 0x3e,
   i32_const = 0x41, i64_const = 0x42,
-  i32_eqz = 0x45, i32_eq = 0x46, i32_ne = 0x47, i32_lt_u = 0x49, i32_le_u = 0x4d, i32_ge_s = 0x4e,
+  i64_trunc_f64_u = 0xb1,
+  i32_eqz = 0x45, i32_eq = 0x46, i32_ne = 0x47, i32_lt_u = 0x49, i32_gt_u = 0x4b, i32_le_u = 0x4d, i32_ge_s = 0x4e,
   i64_eqz = 0x50, i64_eq = 0x51, i64_ne = 0x52, i64_lt_u = 0x54, i64_le_u = 0x58,
   f64_eq = 0x61,
   i32_clz = 0x67, i64_clz = 0x79, i32_div_s = 0x6d, i32_div_u = 0x6e, i64_div_s = 0x7f, i64_div_u = 0x80,
@@ -83,7 +84,7 @@ function name(out: number[], s: string): void {
   for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
 }
 
-function funcType(out: number[], params: T[], results: T[]): void {
+function funcType(out: number[], params: readonly T[], results: readonly T[]): void {
   out.push(0x60);
   uleb(out, params.length);
   out.push(...params);
@@ -91,21 +92,30 @@ function funcType(out: number[], params: T[], results: T[]): void {
   out.push(...results);
 }
 
-/** A function body: its locals beyond the parameters as (count, type) runs, and its code up to and including the final `end`. */
+/** A function: its type (index into ModuleSpec.types), its locals beyond the parameters as (count, type) runs, and its code up to and including the final `end`. */
 export interface FunctionBody {
+  readonly type: number;
   readonly locals: readonly (readonly [number, T])[];
   readonly code: readonly number[];
 }
 
+export interface ModuleSpec {
+  /** Function types as [params, results]. */
+  readonly types: readonly (readonly [readonly T[], readonly T[]])[];
+  readonly funcs: readonly FunctionBody[];
+  /** When set, a table of this many function references, exported as "t". */
+  readonly table?: number;
+}
+
 /**
- * A module importing memory `m.mem` (any size) whose functions all have type
- * `params -> results`, exported as "f0", "f1", ...
+ * A module importing memory `m.mem` (any size), with functions exported as
+ * "f0", "f1", ... and optionally a table.
  */
-export function moduleBytes(params: T[], results: T[], bodies: readonly FunctionBody[]): Uint8Array<ArrayBuffer> {
+export function moduleBytes(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
   const types: number[] = [];
-  uleb(types, 1);
-  funcType(types, params, results);
+  uleb(types, spec.types.length);
+  for (const [p, r] of spec.types) funcType(types, p, r);
   section(out, 1, types);
   const imports: number[] = [];
   uleb(imports, 1);
@@ -114,20 +124,31 @@ export function moduleBytes(params: T[], results: T[], bodies: readonly Function
   imports.push(0x02, 0x00, 0x00); // memory, limits: min 0, no max
   section(out, 2, imports);
   const funcs: number[] = [];
-  uleb(funcs, bodies.length);
-  for (let i = 0; i < bodies.length; i++) funcs.push(0);
+  uleb(funcs, spec.funcs.length);
+  for (const f of spec.funcs) uleb(funcs, f.type);
   section(out, 3, funcs);
+  if (spec.table !== undefined) {
+    const tables: number[] = [];
+    uleb(tables, 1);
+    tables.push(T.funcref, 0x00);
+    uleb(tables, spec.table);
+    section(out, 4, tables);
+  }
   const exports: number[] = [];
-  uleb(exports, bodies.length);
-  bodies.forEach((_, i) => {
+  uleb(exports, spec.funcs.length + (spec.table !== undefined ? 1 : 0));
+  spec.funcs.forEach((_, i) => {
     name(exports, `f${i}`);
     exports.push(0x00);
     uleb(exports, i);
   });
+  if (spec.table !== undefined) {
+    name(exports, 't');
+    exports.push(0x01, 0x00);
+  }
   section(out, 7, exports);
   const code: number[] = [];
-  uleb(code, bodies.length);
-  for (const b of bodies) {
+  uleb(code, spec.funcs.length);
+  for (const b of spec.funcs) {
     const body: number[] = [];
     uleb(body, b.locals.length);
     for (const [count, type] of b.locals) {
@@ -138,47 +159,6 @@ export function moduleBytes(params: T[], results: T[], bodies: readonly Function
     uleb(code, body.length);
     for (const x of body) code.push(x);
   }
-  section(out, 10, code);
-  return new Uint8Array(out);
-}
-
-/**
- * The dispatcher module: a table of block functions (type `params ->
- * results`), exported as "t", and "run"(index, ...params) calling entry
- * `index` with call_indirect. The run loop calls this one export for every
- * block, so that V8 sees one call target (a JavaScript call site reaching
- * many different WebAssembly functions is several times slower).
- */
-export function dispatcherBytes(params: T[], results: T[], tableSize: number): Uint8Array<ArrayBuffer> {
-  const out = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-  const types: number[] = [];
-  uleb(types, 2);
-  funcType(types, params, results);
-  funcType(types, [T.i32, ...params], results);
-  section(out, 1, types);
-  const funcs: number[] = [];
-  uleb(funcs, 1);
-  funcs.push(1);
-  section(out, 3, funcs);
-  const tables: number[] = [];
-  uleb(tables, 1);
-  tables.push(T.funcref, 0x00);
-  uleb(tables, tableSize);
-  section(out, 4, tables);
-  const exports: number[] = [];
-  uleb(exports, 2);
-  name(exports, 'run');
-  exports.push(0x00, 0x00);
-  name(exports, 't');
-  exports.push(0x01, 0x00);
-  section(out, 7, exports);
-  const body: number[] = [0];
-  for (let i = 0; i < params.length; i++) body.push(W.local_get, i + 1);
-  body.push(W.local_get, 0, W.call_indirect, 0, 0, W.end);
-  const code: number[] = [];
-  uleb(code, 1);
-  uleb(code, body.length);
-  code.push(...body);
   section(out, 10, code);
   return new Uint8Array(out);
 }

@@ -1,0 +1,84 @@
+/**
+ * The dispatcher of a PE's WebAssembly blocks: one exported function,
+ *   run(index, lo, hi, tlb, limit, exclPage) -> code,
+ * that calls table entry `index` (a block function, wasm/block.ts) and then
+ * goes on from block to block without returning to JavaScript while it
+ * can: the block left with a PC (not through PE.branchTo) in the same
+ * 4 KiB virtual page, the block at that physical address is in the tier
+ * (the chain cache, below), and the instructions retired stay below
+ * `limit` (the run budget and timer deadline; 0 when the run loop must see
+ * every block: an interrupt check pending, a trace hook). This is the run
+ * loop's direct block chaining (PE.runBlocks: same page, so same
+ * translation and execute permission) done where the blocks run; nothing
+ * inside WebAssembly can change a translation, raise an interrupt or
+ * invalidate code, because all of that happens in JavaScript.
+ *
+ * The chain cache is a direct-mapped table by physical address (the run
+ * loop's blockCache), CHAIN_ENTRIES entries of { pa: int64, index: int32 },
+ * kept by wasm/compile.ts: an entry is written when a block is compiled and
+ * cleared when it is dropped.
+ *
+ * The run loop learns from the scratch area what happened: CHAINED (the
+ * instructions the blocks before the last retired, and every loop's
+ * iterations), LAST_IDX and LAST_LO (the last block and its VA); `code` is
+ * the last block's own result.
+ */
+import { T, W, moduleBytes, sleb32, uleb } from './encoder.js';
+import { TlbLayout } from '../../tlb.js';
+import { BLOCK_PARAMS, BLOCK_RESULTS, RET_BRANCH_TO, RET_PC, Scratch } from './block.js';
+
+export const CHAIN_ENTRIES = 4096;
+export const CHAIN_BYTES = 16 * CHAIN_ENTRIES;
+
+// Parameters and locals of run().
+const P_IDX = 0, P_LO = 1, P_HI = 2, P_TLB = 3, P_LIMIT = 4, P_EXCL = 5;
+const L_R = 6, L_TOTAL = 7, L_NEXT = 8, L_NLO = 9, L_ENTRY = 10, L_NHI = 11, L_SLOT = 12, L_PA = 13;
+
+/** The dispatcher module for a PE whose scratch area and chain cache are at these arena offsets; it exports "run" and its table "t". */
+export function dispatcherBytes(scratch: number, cache: number, tableSize: number): Uint8Array<ArrayBuffer> {
+  const c: number[] = [];
+  const op = (...b: number[]): void => void c.push(...b);
+  const i32 = (v: number): void => {
+    op(W.i32_const);
+    sleb32(c, v);
+  };
+  const mem = (opcode: number, align: number, offset: number): void => {
+    op(opcode, align);
+    uleb(c, offset);
+  };
+  op(W.block, T.void, W.loop, T.void);
+  // scratch.ICOUNT = 0; r = table[idx](lo, hi, tlb, limit - total, excl); total += scratch.ICOUNT
+  i32(0); i32(0); mem(W.i32_store, 2, scratch + Scratch.ICOUNT);
+  op(W.local_get, P_LO, W.local_get, P_HI, W.local_get, P_TLB, W.local_get, P_LIMIT, W.local_get, L_TOTAL, W.i32_sub, W.local_get, P_EXCL, W.local_get, P_IDX);
+  op(W.call_indirect, 0, 0, W.local_set, L_R);
+  op(W.local_get, L_TOTAL); i32(0); mem(W.i32_load, 2, scratch + Scratch.ICOUNT); op(W.i32_add, W.local_set, L_TOTAL);
+  // Only an exit with a PC chains (RET_PC and RET_BRANCH_TO share bit 8).
+  op(W.local_get, L_R); i32(RET_PC); op(W.i32_and, W.i32_eqz, W.br_if, 1);
+  // The budget.
+  op(W.local_get, L_TOTAL, W.local_get, L_R); i32(0xff); op(W.i32_and, W.i32_add, W.local_tee, L_NEXT, W.local_get, P_LIMIT, W.i32_ge_s, W.br_if, 1);
+  i32(0); mem(W.i32_load, 2, scratch + Scratch.PC + 4); op(W.local_set, L_NHI);
+  // PE.branchTo leaves a canonical address (bits 63:56 copies of bit 55) as it is; any other goes to the run loop.
+  op(W.local_get, L_R); i32(RET_BRANCH_TO & ~RET_PC); op(W.i32_and, W.if, T.void);
+  op(W.local_get, L_NHI); i32(23); op(W.i32_shr_s); i32(1); op(W.i32_add); i32(1); op(W.i32_gt_u, W.br_if, 2, W.end);
+  // An aligned PC whose page the current TLB has for execution (PE.lookupBlock's hit path).
+  i32(0); mem(W.i32_load, 2, scratch + Scratch.PC); op(W.local_tee, L_NLO); i32(3); op(W.i32_and, W.br_if, 1);
+  op(W.local_get, L_NLO); i32(12); op(W.i32_shr_u); i32(1023); op(W.i32_and); i32(2); op(W.i32_shl, W.local_get, P_TLB, W.i32_add, W.local_tee, L_SLOT);
+  mem(W.i32_load, 2, TlbLayout.X_TAG); op(W.local_get, L_NLO); i32(12); op(W.i32_shr_u, W.local_get, L_NHI); i32(20); op(W.i32_shl, W.i32_or, W.i32_ne, W.br_if, 1);
+  op(W.local_get, L_SLOT); mem(W.i32_load, 2, TlbLayout.X_TAG_HI); op(W.local_get, L_NHI); i32(12); op(W.i32_shr_u, W.i32_ne, W.br_if, 1);
+  // pa = the entry's page PA (float64 at tlb + PA + 8i = 2 * slot - tlb + PA) + the offset.
+  op(W.local_get, L_SLOT, W.local_get, L_SLOT, W.i32_add, W.local_get, P_TLB, W.i32_sub); mem(W.f64_load, 3, TlbLayout.PA);
+  op(W.i64_trunc_f64_u, W.local_get, L_NLO); i32(4092); op(W.i32_and, W.i64_extend_i32_u, W.i64_add, W.local_tee, L_PA);
+  // The chain cache entry for pa.
+  op(W.i64_const, 2, W.i64_shr_u, W.i32_wrap_i64); i32(CHAIN_ENTRIES - 1); op(W.i32_and); i32(4); op(W.i32_shl, W.local_tee, L_ENTRY);
+  mem(W.i64_load, 3, cache); op(W.local_get, L_PA, W.i64_ne, W.br_if, 1);
+  op(W.local_get, L_ENTRY); mem(W.i32_load, 2, cache + 8); op(W.local_set, P_IDX);
+  op(W.local_get, L_NEXT, W.local_set, L_TOTAL, W.local_get, L_NLO, W.local_set, P_LO, W.local_get, L_NHI, W.local_set, P_HI, W.br, 0);
+  op(W.end, W.end);
+  i32(0); op(W.local_get, L_TOTAL); mem(W.i32_store, 2, scratch + Scratch.CHAINED);
+  i32(0); op(W.local_get, P_IDX); mem(W.i32_store, 2, scratch + Scratch.LAST_IDX);
+  i32(0); op(W.local_get, P_LO); mem(W.i32_store, 2, scratch + Scratch.LAST_LO);
+  i32(0); op(W.local_get, P_HI); mem(W.i32_store, 2, scratch + Scratch.LAST_HI);
+  op(W.local_get, L_R, W.end);
+  // Type 0 is the blocks' (call_indirect names it), type 1 run's.
+  return moduleBytes({ types: [[BLOCK_PARAMS, BLOCK_RESULTS], [[T.i32, ...BLOCK_PARAMS], BLOCK_RESULTS]], funcs: [{ type: 1, locals: [[7, T.i32], [1, T.i64]], code: c }], table: tableSize });
+}

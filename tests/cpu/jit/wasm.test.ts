@@ -1,0 +1,155 @@
+/**
+ * The WebAssembly tier (src/cpu/jit/wasm) against the closures: the same
+ * programs run with every block compiled to WebAssembly on its first run
+ * and with compilation off end in the same state with the same instruction
+ * count, in one long slice and in many short ones; blocks run one into the
+ * next inside WebAssembly (the dispatcher's chaining) and the run loop
+ * picks up from the last one. Instruction-level agreement with QEMU is in
+ * tests/differential ("blocks compiled to WebAssembly agree with QEMU").
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PE, RunExit } from '../../../src/cpu/pe.js';
+import { HVC, MOVZ, RAM_BASE, ins, machine } from '../../helpers/program.js';
+
+type Machine = ReturnType<typeof machine>;
+
+const DATA = RAM_BASE + 0x1ff0; // the array straddles pages: loads leave the block for the TLB miss path mid-loop
+const COUNT = 1500;
+
+/** A loop over DATA (sum into x2, each word overwritten with the sum so far), then a call chain across pages. */
+function program(): number[] {
+  const code = [
+    MOVZ(0, DATA & 0xffff), ins('MOVW', { sf: 1, opc: 3, hw: 1, imm16: DATA >>> 16, Rd: 0 }),
+    MOVZ(1, COUNT),
+    MOVZ(2, 0),
+    // loop:
+    ins('LDST_post', { size: 3, opc: 1, imm9: 8, Rn: 0, Rt: 3 }), // ldr x3, [x0], #8
+    ins('ADD_sreg', { sf: 1, op: 0, S: 0, shift: 0, Rm: 3, imm6: 0, Rn: 2, Rd: 2 }), // add x2, x2, x3
+    ins('LDST_unscaled', { size: 3, opc: 0, imm9: -8 & 0x1ff, Rn: 0, Rt: 2 }), // stur x2, [x0, #-8]
+    ins('CSEL', { sf: 1, op: 0, o2: 1, Rm: 3, cond: 0, Rn: 3, Rd: 4 }), // csinc x4, x3, x3, eq
+    ins('ADD_imm', { sf: 1, op: 1, S: 1, sh: 0, imm12: 1, Rn: 1, Rd: 1 }), // subs x1, x1, #1
+    ins('B_cond', { imm19: -5 & 0x7ffff, cond: 1 }), // b.ne loop
+    // 300 calls of a function in the next page (BL there, RET back), counted down in x5.
+    MOVZ(5, 300),
+    // call:
+    ins('BL', { imm26: 0x400 - 11 }), // bl func (word 0x400: the next page)
+    ins('ADD_imm', { sf: 1, op: 1, S: 1, sh: 0, imm12: 1, Rn: 5, Rd: 5 }), // subs x5, x5, #1
+    ins('B_cond', { imm19: -2 & 0x7ffff, cond: 1 }), // b.ne call
+    HVC(0),
+  ];
+  while (code.length < 0x400) code.push(0xd503201f); // nop
+  code.push(
+    // func: x6 += x5 * 3; udiv x7, x6, x5; ret
+    ins('ADD_sreg', { sf: 1, op: 0, S: 0, shift: 0, Rm: 5, imm6: 1, Rn: 5, Rd: 8 }), // add x8, x5, x5, lsl #1
+    ins('ADD_sreg', { sf: 1, op: 0, S: 0, shift: 0, Rm: 8, imm6: 0, Rn: 6, Rd: 6 }), // add x6, x6, x8
+    ins('UDIV', { sf: 1, Rm: 5, o1: 0, Rn: 6, Rd: 7 }),
+    ins('BR', { opc: 2, Rn: 30 }), // ret
+  );
+  return code;
+}
+
+function prepare(tier: 'wasm' | 'none'): Machine {
+  const m = machine(program(), 1 << 20, true);
+  assert.ok(m.pe.wasmTier, 'a bus with an arena gives the PE the WebAssembly tier');
+  if (tier === 'wasm') {
+    m.pe.jitThreshold = 0;
+    m.pe.jsThreshold = Infinity; // blocks the tier cannot take stay on their closures
+  } else m.pe.jitThreshold = m.pe.jsThreshold = Infinity;
+  for (let i = 0; i < COUNT; i++) m.bus.writeBytes(DATA + 8 * i, new Uint8Array([i & 0xff, (i * 7) & 0xff, 0, 0, 0, 0, 0, (i & 1) << 7]));
+  return m;
+}
+
+function runSliced(m: Machine, slice: number): number[] {
+  const counts: number[] = [];
+  for (let guard = 0; guard < 1_000_000; guard++) {
+    const exit = m.pe.run(slice);
+    counts.push(m.pe.icount);
+    if (exit === RunExit.El2) return counts;
+  }
+  throw new Error('the program did not reach its HVC');
+}
+
+function state(m: Machine): unknown {
+  const regs = Array.from({ length: 9 }, (_, i) => m.pe.getX(i).toString(16));
+  return { regs, pc: m.pe.pc.toString(16), icount: m.pe.icount, nzcv: m.pe.getPstate() >>> 28, mem: Buffer.from(m.bus.readBytes(DATA, 8 * COUNT)).toString('hex') };
+}
+
+test('blocks compiled to WebAssembly end in the same state as the closures, in one slice and in many', () => {
+  for (const slice of [1_000_000, 7, 1, 13, 100]) {
+    const a = prepare('wasm'), b = prepare('none');
+    const ca = runSliced(a, slice);
+    runSliced(b, slice);
+    assert.deepEqual(state(a), state(b), `slice ${slice}`);
+    // A run stops at the first block boundary at or after its budget, chained blocks included.
+    ca.forEach((c, i) => assert.ok(c - (i === 0 ? 0 : ca[i - 1]) <= slice + 64, `slice ${i} of ${slice} ran ${c - (ca[i - 1] ?? 0)}`));
+  }
+});
+
+test('WebAssembly blocks run one into the next without the run loop, across pages', () => {
+  // Each BL to the next page and RET back is a transition the run loop makes through a TLB lookup
+  // (PE.lookupBlock); in the WebAssembly tier the dispatcher makes them itself.
+  const lookups = (m: Machine): number => {
+    let n = 0;
+    const pe = m.pe as unknown as { lookupBlock: () => unknown };
+    const real = pe.lookupBlock.bind(pe);
+    pe.lookupBlock = () => (n++, real());
+    runSliced(m, 1_000_000);
+    return n;
+  };
+  const closures = lookups(prepare('none'));
+  const wasm = lookups(prepare('wasm'));
+  assert.ok(closures >= 600, `the closures look up every call and return: ${closures}`);
+  assert.ok(wasm < 50, `the calls and returns ran inside WebAssembly: ${wasm} lookups`);
+  const m = prepare('wasm');
+  assert.ok(countChained(m.pe, () => runSliced(m, 1_000_000)) > 0, 'the run loop was told where the chain ended');
+});
+
+/** Runs `f` and counts the times a compiled function reported where a chain ended (PE.chained set). */
+function countChained(pe: PE, f: () => void): number {
+  let n = 0;
+  let value: PE['chained'] = null;
+  Object.defineProperty(pe, 'chained', {
+    configurable: true,
+    get: () => value,
+    set: (v: PE['chained']) => {
+      if (v !== null) n++;
+      value = v;
+    },
+  });
+  try {
+    f();
+  } finally {
+    delete (pe as { chained?: unknown }).chained;
+    pe.chained = null;
+  }
+  return n;
+}
+
+test('a run with an interrupt check pending stops at each block: nothing is chained past it', () => {
+  const a = prepare('wasm'), b = prepare('none');
+  // irqCheck set before every run: limit 0, so each compiled function runs one block (a loop one pass).
+  for (const m of [a, b]) {
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      m.pe.irqCheck = true;
+      if (m.pe.run(5) === RunExit.El2) break;
+    }
+  }
+  assert.deepEqual(state(a), state(b));
+});
+
+test('where WebAssembly cannot be compiled, blocks fall back and the state is the same', () => {
+  const real = WebAssembly.Module;
+  const a = prepare('wasm'), b = prepare('none');
+  (WebAssembly as { Module: unknown }).Module = function (): never {
+    throw new WebAssembly.CompileError('WebAssembly.Module(): Wasm code generation disallowed by embedder');
+  };
+  try {
+    runSliced(a, 1_000_000);
+  } finally {
+    (WebAssembly as { Module: unknown }).Module = real;
+  }
+  runSliced(b, 1_000_000);
+  assert.equal(a.pe.wasmTier, false, 'the PE stopped trying');
+  assert.deepEqual(state(a), state(b));
+});
