@@ -11,6 +11,7 @@
  * block is thrown away (a deoptimization) and later recompiled. A return of
  * a constant needs no feedback.
  */
+import { TLB_MASK } from '../tlb.js';
 
 /**
  * The rest of a fast-path test for an access of 1 << size bytes at `a` in TLB
@@ -64,12 +65,12 @@ const exclusiveCheck = (k: number, i: string): string => `if (Math.floor(pe.excl
  * with `return k` unless the TLB hits.
  */
 export function emitLoad(size: number, k: number, vl = 'vl', vh = 'vh'): string {
-  return `{ const t = pe.tlb, i = (a >>> 12) & 1023; if (!(${tlbHit(false, size)})) return ${k}; const o = t.off[i] + (a & 4095); ${read(size, vl, vh)} }`;
+  return `{ const t = pe.tlb, i = (a >>> 12) & ${TLB_MASK}; if (!(${tlbHit(false, size)})) return ${k}; const o = t.off[i] + (a & 4095); ${read(size, vl, vh)} }`;
 }
 
 /** Stores 1 << size bytes of (vl, vh) (expressions; vh for size 3 only) to VA (a, ah), or leaves with `return k`. */
 export function emitStore(size: number, k: number, vl: string, vh = '0'): string {
-  return `{ const t = pe.tlb, i = (a >>> 12) & 1023; if (!(${tlbHit(true, size)})) return ${k}; ${exclusiveCheck(k, 'i')} const o = t.off[i] + (a & 4095); ${write(size, vl, vh)} }`;
+  return `{ const t = pe.tlb, i = (a >>> 12) & ${TLB_MASK}; if (!(${tlbHit(true, size)})) return ${k}; ${exclusiveCheck(k, 'i')} const o = t.off[i] + (a & 4095); ${write(size, vl, vh)} }`;
 }
 
 /**
@@ -78,7 +79,7 @@ export function emitStore(size: number, k: number, vl: string, vh = '0'): string
  * repeats a store.
  */
 export function emitStorePair(size: number, k: number, v1: string, v1h: string, v2: string, v2h: string): string {
-  let s = '{ const t = pe.tlb, i1 = (a1 >>> 12) & 1023, i2 = (a2 >>> 12) & 1023;';
+  let s = '{ const t = pe.tlb, i1 = (a1 >>> 12) & ${TLB_MASK}, i2 = (a2 >>> 12) & ${TLB_MASK};';
   s += `if (!(${tlbHit(true, size, 'a1', 'ah1', 'i1')}) || !(${tlbHit(true, size, 'a2', 'ah2', 'i2')})) return ${k};`;
   s += `${exclusiveCheck(k, 'i1')} ${exclusiveCheck(k, 'i2')}`;
   s += `const o1 = t.off[i1] + (a1 & 4095), o2 = t.off[i2] + (a2 & 4095); ${write(size, v1, v1h, 'i1', 'o1')} ${write(size, v2, v2h, 'i2', 'o2')} }`;
@@ -87,7 +88,7 @@ export function emitStorePair(size: number, k: number, v1: string, v1h: string, 
 
 /** Loads two elements (see emitStorePair); loads have no effect until the registers are written, so each may leave. */
 export function emitLoadPair(size: number, k: number): string {
-  let s = '{ const t = pe.tlb, i1 = (a1 >>> 12) & 1023, i2 = (a2 >>> 12) & 1023;';
+  let s = '{ const t = pe.tlb, i1 = (a1 >>> 12) & ${TLB_MASK}, i2 = (a2 >>> 12) & ${TLB_MASK};';
   s += `if (!(${tlbHit(false, size, 'a1', 'ah1', 'i1')}) || !(${tlbHit(false, size, 'a2', 'ah2', 'i2')})) return ${k};`;
   s += `const o1 = t.off[i1] + (a1 & 4095), o2 = t.off[i2] + (a2 & 4095); ${read(size, 'v1', 'v1h', 'i1', 'o1')} ${read(size, 'v2', 'v2h', 'i2', 'o2')} }`;
   return s;
@@ -100,7 +101,7 @@ export function emitLoadPair(size: number, k: number): string {
  */
 export function emitVectorAccess(load: boolean, size: number, vt: number, k: number): string {
   const words = 1 << (size - 2);
-  let s = `{ const t = pe.tlb, i = (a >>> 12) & 1023; if (!(${tlbHit(!load, size)})) return ${k}; `;
+  let s = `{ const t = pe.tlb, i = (a >>> 12) & ${TLB_MASK}; if (!(${tlbHit(!load, size)})) return ${k}; `;
   if (!load) s += `${exclusiveCheck(k, 'i')} `;
   s += 'const o = t.off[i] + (a & 4095), w = t.view[i], v = pe.v32;';
   for (let j = 0; j < 4; j++) {

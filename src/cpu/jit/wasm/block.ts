@@ -18,7 +18,7 @@
  * words, copied from and to the PE's fields by the run loop around blocks
  * that use them), addressed with constant offsets from address 0.
  */
-import { TlbLayout } from '../../tlb.js';
+import { TLB_MASK, TlbLayout } from '../../tlb.js';
 import { T, W, sleb32, sleb64, uleb } from './encoder.js';
 
 /**
@@ -236,7 +236,7 @@ export class WasmBlock {
    */
   tlbAccess(write: boolean, size: number, va: number, slot: number, host: number, k: number): void {
     const bytes = 1 << size;
-    this.get(va).i64(12).op(W.i64_shr_u, W.i32_wrap_i64).i32(1023).op(W.i32_and).i32(2).op(W.i32_shl).get(P_TLB).op(W.i32_add).set(slot);
+    this.get(va).i64(12).op(W.i64_shr_u, W.i32_wrap_i64).i32(TLB_MASK).op(W.i32_and).i32(2).op(W.i32_shl).get(P_TLB).op(W.i32_add).set(slot);
     this.get(slot).mem(W.i32_load, 2, write ? TlbLayout.W_TAG : TlbLayout.R_TAG).get(va).i64(12).op(W.i64_shr_u, W.i32_wrap_i64, W.i32_eq);
     this.get(slot).mem(W.i32_load, 2, write ? TlbLayout.W_TAG_HI : TlbLayout.R_TAG_HI).get(va).i64(44).op(W.i64_shr_u, W.i32_wrap_i64, W.i32_eq, W.i32_and);
     if (size > 0) {

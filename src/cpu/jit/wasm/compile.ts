@@ -1,17 +1,18 @@
 /**
- * The WebAssembly tier: a warm block becomes a WebAssembly function (one
- * small module per block), written by the emitters of jit/wasm from the
- * same decoded fields as the closures. V8 compiles such a module at once
- * with its baseline compiler (Liftoff, tens of microseconds) and later
- * optimizes hot functions in the background, so unlike generated
- * JavaScript (jit/compile.ts) a block pays off after a few hundred runs.
+ * The WebAssembly tier: a warm block becomes a WebAssembly function,
+ * written by the emitters of jit/wasm from the same decoded fields as the
+ * closures, compiled with others in one module (WASM_BATCH). V8 compiles a
+ * module at once with its baseline compiler (Liftoff, some 15 microseconds
+ * a block) and later optimizes hot functions in the background, so unlike
+ * generated JavaScript (jit/compile.ts) a block pays off after about a
+ * thousand runs.
  *
  * The function covers the block from its first instruction up to the first
  * one without an emitter; the closures run the rest. It returns with the
  * protocol of CompiledBlock through a small JavaScript adapter (wasmBlock)
  * that passes the run loop's state in and copies NZCV and PC back.
- * Every block function sits in one table per arena and is called through
- * one exported dispatcher, so that V8 sees a single call target.
+ * Every block function sits in one table per PE and is called through
+ * its dispatcher (wasm/dispatch.ts), so that V8 sees a single call target.
  */
 import type { Block, PE } from '../../pe.js';
 import type { HostArena } from '../../arena.js';
@@ -153,36 +154,85 @@ function isSelfLoop(pe: PE, b: Block, words: Int32Array): boolean {
   return false;
 }
 
+/** Blocks compiled together in one module (V8's cost per module is most of the cost of a small one). */
+export const WASM_BATCH = 16;
+
+/** Function bodies written for a PE's hot blocks, waiting for their batch to be compiled. */
+const pendingBlocks = new WeakMap<PE, { b: Block; code: number[] }[]>();
+
 /**
- * Compiles block `b` for the WebAssembly tier, or returns null: when its
- * first instruction has no emitter, or the host refuses (no WebAssembly, or
- * a page whose Content-Security-Policy forbids compiling it: the PE then
- * stops trying, pe.wasmTier = false).
+ * Writes block `b` for the WebAssembly tier and queues it: the block keeps
+ * running on its closures (marked with wasmIdx = WASM_PENDING) until
+ * WASM_BATCH blocks are waiting or it has run twice its threshold
+ * (flushWasmBlocks; at once with jitThreshold 0). Returns false when its first instruction has no
+ * emitter or the PE has no arena.
  */
-export function compileWasmBlock(pe: PE, b: Block): CompiledBlock | null {
+export function queueWasmBlock(pe: PE, b: Block): boolean {
   const arena = pe.bus.arena;
-  if (arena === null) return null;
+  if (arena === null) return false;
   const r = pe.bus.findRam(b.pa)!;
   const o = b.pa - r.base;
   const words = new Int32Array(b.n);
   for (let k = 0; k < b.n; k++) words[k] = r.view.getInt32(o + 4 * k, true);
   const w = wasmBlockCode(pe, b, words);
-  if (w === null) return null;
+  if (w === null) return false;
+  let q = pendingBlocks.get(pe);
+  if (q === undefined) pendingBlocks.set(pe, (q = []));
+  q.push({ b, code: w.c.code });
+  b.wasmIdx = WASM_PENDING;
+  // With jitThreshold 0 (NESTVISOR_JIT=always, the tests) every block is compiled on its first run.
+  if (q.length >= WASM_BATCH || pe.jitThreshold === 0) flushWasmBlocks(pe);
+  return true;
+}
+
+/** wasmIdx of a block written and waiting for its batch. */
+export const WASM_PENDING = -2;
+
+/**
+ * Compiles the PE's waiting blocks (those still valid) as one module and
+ * gives each its compiled function. A module the host refuses is split, so
+ * that one bad block (an emitter's bug) stays on its closures alone; a host
+ * that compiles nothing (no WebAssembly, or a page whose
+ * Content-Security-Policy forbids it) ends the tier: pe.wasmTier = false.
+ */
+export function flushWasmBlocks(pe: PE): void {
+  const q = pendingBlocks.get(pe) ?? [];
+  pendingBlocks.delete(pe);
+  const live = q.filter((e) => e.b.valid && e.b.wasmIdx === WASM_PENDING);
+  if (live.length > 0) compileBatch(pe, live);
+}
+
+function compileBatch(pe: PE, batch: { b: Block; code: number[] }[]): void {
+  const arena = pe.bus.arena!;
   let rt = runtimes.get(pe);
-  let fn: unknown;
+  let fns: unknown[];
   try {
     if (rt === undefined) runtimes.set(pe, (rt = new WasmRuntime(pe, arena)));
-    const bytes = moduleBytes({ types: [[BLOCK_PARAMS, BLOCK_RESULTS]], funcs: [{ type: 0, locals: BLOCK_LOCALS, code: w.c.code }] });
-    fn = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { mem: arena.memory } }).exports.f0;
+    const bytes = moduleBytes({ types: [[BLOCK_PARAMS, BLOCK_RESULTS]], funcs: batch.map((e) => ({ type: 0, locals: BLOCK_LOCALS, code: e.code })) });
+    const exports = new WebAssembly.Instance(new WebAssembly.Module(bytes), { m: { mem: arena.memory } }).exports;
+    fns = batch.map((_, i) => exports[`f${i}`]);
   } catch (e) {
-    jitStats.lastError = `block at PA 0x${b.pa.toString(16)} (WebAssembly): ${(e as Error).message}`;
-    // A block the host would not compile (an emitter's bug) stays on its closures; a host that compiles nothing
-    // (no dispatcher, or code generation disallowed by the page) ends the tier for this PE.
-    if (!(e instanceof WebAssembly.CompileError) || rt === undefined || /disallow/i.test((e as Error).message)) pe.wasmTier = false;
-    return null;
+    const message = (e as Error).message;
+    if (!(e instanceof WebAssembly.CompileError) || rt === undefined || /disallow/i.test(message)) {
+      pe.wasmTier = false;
+      jitStats.lastError = `WebAssembly: ${message}`;
+    } else if (batch.length > 1) {
+      const half = batch.length >> 1;
+      compileBatch(pe, batch.slice(0, half));
+      compileBatch(pe, batch.slice(half));
+      return;
+    } else jitStats.lastError = `block at PA 0x${batch[0].b.pa.toString(16)} (WebAssembly): ${message}`;
+    for (const { b } of batch) {
+      b.wasmIdx = -1;
+      b.noWasm = true;
+    }
+    return;
   }
-  b.wasmIdx = rt.add(fn, b);
-  return wasmBlock(rt, b.wasmIdx, pe.scratchHost >> 2);
+  batch.forEach(({ b }, i) => {
+    b.wasmIdx = rt!.add(fns[i], b);
+    b.fn = wasmBlock(rt!, b.wasmIdx, pe.scratchHost >> 2);
+    b.compiled = true;
+  });
 }
 
 /**

@@ -3,15 +3,15 @@
  *   run(index, lo, hi, tlb, limit, exclPage) -> code,
  * that calls table entry `index` (a block function, wasm/block.ts) and then
  * goes on from block to block without returning to JavaScript while it
- * can: the block left with a PC (not through PE.branchTo) in the same
- * 4 KiB virtual page, the block at that physical address is in the tier
+ * can: the block left with a PC (through PE.branchTo only when the address
+ * is canonical, which branchTo leaves unchanged), aligned, whose page the
+ * current TLB holds for execution (PE.lookupBlock's hit path, on the TLB
+ * arrays in the arena), the block at that physical address is in the tier
  * (the chain cache, below), and the instructions retired stay below
  * `limit` (the run budget and timer deadline; 0 when the run loop must see
- * every block: an interrupt check pending, a trace hook). This is the run
- * loop's direct block chaining (PE.runBlocks: same page, so same
- * translation and execute permission) done where the blocks run; nothing
- * inside WebAssembly can change a translation, raise an interrupt or
- * invalidate code, because all of that happens in JavaScript.
+ * every block: an interrupt check pending, a trace hook). Nothing inside
+ * WebAssembly can change a translation, raise an interrupt or invalidate
+ * code, because all of that happens in JavaScript.
  *
  * The chain cache is a direct-mapped table by physical address (the run
  * loop's blockCache), CHAIN_ENTRIES entries of { pa: int64, index: int32 },
@@ -24,7 +24,7 @@
  * the last block's own result.
  */
 import { T, W, moduleBytes, sleb32, uleb } from './encoder.js';
-import { TlbLayout } from '../../tlb.js';
+import { TLB_MASK, TlbLayout } from '../../tlb.js';
 import { BLOCK_PARAMS, BLOCK_RESULTS, RET_BRANCH_TO, RET_PC, Scratch } from './block.js';
 
 export const CHAIN_ENTRIES = 4096;
@@ -62,7 +62,7 @@ export function dispatcherBytes(scratch: number, cache: number, tableSize: numbe
   op(W.local_get, L_NHI); i32(23); op(W.i32_shr_s); i32(1); op(W.i32_add); i32(1); op(W.i32_gt_u, W.br_if, 2, W.end);
   // An aligned PC whose page the current TLB has for execution (PE.lookupBlock's hit path).
   i32(0); mem(W.i32_load, 2, scratch + Scratch.PC); op(W.local_tee, L_NLO); i32(3); op(W.i32_and, W.br_if, 1);
-  op(W.local_get, L_NLO); i32(12); op(W.i32_shr_u); i32(1023); op(W.i32_and); i32(2); op(W.i32_shl, W.local_get, P_TLB, W.i32_add, W.local_tee, L_SLOT);
+  op(W.local_get, L_NLO); i32(12); op(W.i32_shr_u); i32(TLB_MASK); op(W.i32_and); i32(2); op(W.i32_shl, W.local_get, P_TLB, W.i32_add, W.local_tee, L_SLOT);
   mem(W.i32_load, 2, TlbLayout.X_TAG); op(W.local_get, L_NLO); i32(12); op(W.i32_shr_u, W.local_get, L_NHI); i32(20); op(W.i32_shl, W.i32_or, W.i32_ne, W.br_if, 1);
   op(W.local_get, L_SLOT); mem(W.i32_load, 2, TlbLayout.X_TAG_HI); op(W.local_get, L_NHI); i32(12); op(W.i32_shr_u, W.i32_ne, W.br_if, 1);
   // pa = the entry's page PA (float64 at tlb + PA + 8i = 2 * slot - tlb + PA) + the offset.
