@@ -12,47 +12,13 @@ import assert from 'node:assert/strict';
 import { RunExit } from '../../../src/cpu/pe.js';
 import { blockSource } from '../../../src/cpu/jit/compile.js';
 import { HVC, MOVZ, RAM_BASE, dec, ins, machine } from '../../helpers/program.js';
+import { Machine, fillData, runSliced, state, sumLoop } from './program.js';
 
-const DATA = RAM_BASE + 0x1ff0; // the array straddles pages, so loads miss the TLB mid-loop
-const COUNT = 1500;
-
-/** x2 = running sum of the 64-bit words at DATA, each word overwritten with the sum so far; x1 counts down. */
-function sumLoop(): number[] {
-  return [
-    MOVZ(0, DATA & 0xffff), ins('MOVW', { sf: 1, opc: 3, hw: 1, imm16: DATA >>> 16, Rd: 0 }),
-    MOVZ(1, COUNT),
-    MOVZ(2, 0),
-    // loop:
-    ins('LDST_post', { size: 3, opc: 1, imm9: 8, Rn: 0, Rt: 3 }), // ldr x3, [x0], #8
-    ins('ADD_sreg', { sf: 1, op: 0, S: 0, shift: 0, Rm: 3, imm6: 0, Rn: 2, Rd: 2 }), // add x2, x2, x3
-    ins('LDST_unscaled', { size: 3, opc: 0, imm9: -8 & 0x1ff, Rn: 0, Rt: 2 }), // stur x2, [x0, #-8]
-    ins('CSEL', { sf: 1, op: 0, o2: 1, Rm: 3, cond: 0, Rn: 3, Rd: 4 }), // csinc x4, x3, x3, eq
-    ins('ADD_imm', { sf: 1, op: 1, S: 1, sh: 0, imm12: 1, Rn: 1, Rd: 1 }), // subs x1, x1, #1
-    ins('B_cond', { imm19: -5 & 0x7ffff, cond: 1 }), // b.ne loop
-    HVC(0),
-  ];
-}
-
-function prepare(jitThreshold: number): ReturnType<typeof machine> {
-  const m = machine(sumLoop());
+function prepare(jitThreshold: number): Machine {
+  const m = machine([...sumLoop(), HVC(0)]);
   m.pe.jitThreshold = jitThreshold;
-  for (let i = 0; i < COUNT; i++) m.bus.writeBytes(DATA + 8 * i, new Uint8Array([i & 0xff, (i * 7) & 0xff, 0, 0, 0, 0, 0, (i & 1) << 7]));
+  fillData(m);
   return m;
-}
-
-function runSliced(m: ReturnType<typeof machine>, slice: number): number[] {
-  const counts: number[] = [];
-  for (let guard = 0; guard < 1_000_000; guard++) {
-    const exit = m.pe.run(slice);
-    counts.push(m.pe.icount);
-    if (exit === RunExit.El2) return counts;
-  }
-  throw new Error('the program did not reach its HVC');
-}
-
-function state(m: ReturnType<typeof machine>): unknown {
-  const regs = Array.from({ length: 5 }, (_, i) => m.pe.getX(i).toString(16));
-  return { regs, pc: m.pe.pc.toString(16), icount: m.pe.icount, nzcv: m.pe.getPstate() >>> 28, mem: Buffer.from(m.bus.readBytes(DATA, 8 * COUNT)).toString('hex') };
 }
 
 test('a compiled loop ends in the same state as the closures, in one slice and in many', () => {
@@ -68,7 +34,7 @@ test('a compiled loop ends in the same state as the closures, in one slice and i
 });
 
 test('the loop block is compiled inline as a loop', () => {
-  const code = sumLoop();
+  const code = [...sumLoop(), HVC(0)];
   const loopStart = 4; // index of the first loop instruction
   const body = code.slice(loopStart, loopStart + 6);
   const block = { ops: [], pa: RAM_BASE + 4 * loopStart, n: body.length, endsInCondBranch: true, superblock: true, noWasm: false, wasmIdx: -1, valid: true, s0: null, s1: null, hits: 0, fn: null, compiled: false };
