@@ -351,7 +351,41 @@ const clz: WasmEmitter = (c, f) => {
   return true;
 };
 
+/**
+ * RBIT, REV16, REV32 and REV as swaps of ever larger fields: x = ((x >> s) & m) | ((x & m) << s)
+ * for fields of 1, 2 and 4 bits (RBIT), then bytes, halfwords (and words, a rotation) as far as the
+ * operation reverses.
+ */
+const rev: WasmEmitter = (c, f) => {
+  const sf = f.sf === 1;
+  const x = sf ? L(0) : I(0);
+  const [and, or, shl, shr, rotr] = sf ? [W.i64_and, W.i64_or, W.i64_shl, W.i64_shr_u, W.i64_rotr] : [W.i32_and, W.i32_or, W.i32_shl, W.i32_shr_u, W.i32_rotr];
+  const k = (v: bigint): void => void (sf ? c.i64(v) : c.i32(Number(BigInt.asIntN(32, v))));
+  const swap = (s: number, m: bigint): void => {
+    c.get(x); k(BigInt(s)); c.op(shr); k(m); c.op(and);
+    c.get(x); k(m); c.op(and); k(BigInt(s)); c.op(shl, or).set(x);
+  };
+  (sf ? c.x64(src(f.Rn)) : c.x32(src(f.Rn))).set(x);
+  if (f.opc === 0) {
+    swap(1, 0x5555555555555555n);
+    swap(2, 0x3333333333333333n);
+    swap(4, 0x0f0f0f0f0f0f0f0fn);
+  }
+  // Bytes within halfwords (REV16), within words (REV32, and REV of a W register), within the register (REV, RBIT).
+  const width = f.opc === 0 ? (sf ? 64 : 32) : f.opc === 1 ? 16 : f.opc === 2 ? 32 : 64;
+  swap(8, 0x00ff00ff00ff00ffn);
+  if (width >= 32) {
+    if (sf) swap(16, 0x0000ffff0000ffffn);
+    else c.get(x).i32(16).op(rotr).set(x);
+  }
+  if (width === 64) c.get(x).i64(32).op(rotr).set(x);
+  if (sf) c.setX64(dst(f.Rd), () => c.get(x));
+  else c.setX32(dst(f.Rd), () => c.get(x));
+  return true;
+};
+
 export const dpEmitters: Record<string, WasmEmitter> = {
+  RBIT: rev,
   EXTR: extr,
   SMADDL: maddl,
   UDIV: div,
