@@ -155,7 +155,7 @@ export class VirtMachine {
       } catch (e) {
         throw new ImageError(`disk '${d.path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
       }
-      blk.onError = (m) => o.onWarning?.(`virtio-blk ${d.path}: ${m}`);
+      blk.onError = (m) => this.o.onWarning?.(`virtio-blk ${d.path}: ${m}`);
       this.blks.push(blk);
       devices.push(blk);
     }
@@ -190,7 +190,8 @@ export class VirtMachine {
       // The line is the transport's InterruptStatus != 0; the DT says edge-rising (as QEMU's), so the
       // vGIC latches each rising edge; the driver acknowledges (lowering the line) before it looks at the rings.
       t.onInterrupt = (l) => vm.setIrqLevel(intid, l);
-      t.onError = (m) => o.onWarning?.(`${t.name}: ${m}`);
+      // (this.o, not o: with noReboot the kernel and initrd are dropped from this.o, and a closure must not keep them.)
+      t.onError = (m) => this.o.onWarning?.(`${t.name}: ${m}`);
       this.bus.add(VIRT.VIRTIO_MMIO + VIRT.VIRTIO_MMIO_STRIDE * n, VIRT.VIRTIO_MMIO_STRIDE, t);
       this.transports.push(t);
     });

@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { MmioBus, VirtMachine, EXIT_CODES } from '../../src/vmm/machine.js';
 import { ImageError } from '../../src/vmm/elf.js';
 import type { MmioDevice } from '../../src/cpu/bus.js';
@@ -46,4 +48,24 @@ test('machine: an instruction budget ends the run with its own end and exit code
 test('machine: too little RAM and a missing disk are clear errors', () => {
   assert.throws(() => new VirtMachine({ memBytes: 8 << 20, kernel: readFileSync(hello) }), (e: unknown) => e instanceof ImageError && /8 MiB of RAM is too small/.test(e.message));
   assert.throws(() => new VirtMachine({ memBytes: 64 << 20, kernel: readFileSync(hello), disks: [{ path: '/nonexistent/disk.img' }] }), (e: unknown) => e instanceof ImageError && /disk '\/nonexistent\/disk.img': no such file/.test(e.message));
+});
+
+test('machine: with -no-reboot the kernel and initrd buffers are not kept once loaded', async () => {
+  // A boot of Linux holds tens of MiB of image (the decompressed Image, the initrd): with noReboot
+  // nothing needs them after loading, and nothing (not even a device's error callback) may keep them.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  let kernelRef: WeakRef<Uint8Array> | null = null;
+  const m = ((): VirtMachine => {
+    const kernel = new Uint8Array(readFileSync(hello));
+    kernelRef = new WeakRef(kernel);
+    return new VirtMachine({ memBytes: 64 << 20, kernel, noReboot: true, onWarning: () => {} });
+  })();
+  for (let i = 0; i < 3 && kernelRef!.deref() !== undefined; i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  }
+  assert.equal(kernelRef!.deref(), undefined, 'the kernel buffer was collected');
+  const r = await m.run({ maxInsns: 10_000_000 });
+  assert.equal(r.end, 'poweroff', r.message);
 });
