@@ -137,9 +137,12 @@ export class PE {
   ss = 0;
   il = 0;
   /** Banked stack pointers SP_EL0..SP_EL2 as lo/hi pairs; the current one lives in slot SLOT_SP. */
-  readonly spBank = new Int32Array(6);
+  readonly spBank: Int32Array;
   /** System registers by id (arch/sysregs.ts). */
-  readonly sr = new Int32Array(2 * NUM_SYSREGS);
+  readonly sr: Int32Array;
+  /** Arena offsets of spBank and sr (-1 without an arena). */
+  readonly spBankHost: number;
+  readonly srHost: number;
 
   /**
    * The SIMD&FP registers V0..V31, 128 bits each, little-endian lanes: Vn
@@ -270,10 +273,16 @@ export class PE {
 
   constructor(readonly bus: PhysicalBus, features: Partial<CpuFeatures> = {}) {
     const arena = bus.arena;
-    const xAt = arena === null ? -1 : arena.alloc(8 * 34 + SCRATCH_BYTES, 64);
+    // X registers, the scratch area, SP_EL0..SP_EL2 and the system registers, in that order (8-byte aligned each).
+    const xAt = arena === null ? -1 : arena.alloc(8 * 34 + SCRATCH_BYTES + 32 + 8 * NUM_SYSREGS, 64);
+    const spAt = xAt + 8 * 34 + SCRATCH_BYTES, srAt = spAt + 32;
     this.x = xAt < 0 ? new Int32Array(2 * 34) : new Int32Array(arena!.buffer, xAt, 2 * 34);
+    this.spBank = xAt < 0 ? new Int32Array(6) : new Int32Array(arena!.buffer, spAt, 6);
+    this.sr = xAt < 0 ? new Int32Array(2 * NUM_SYSREGS) : new Int32Array(arena!.buffer, srAt, 2 * NUM_SYSREGS);
     this.xHost = xAt;
     this.scratchHost = xAt < 0 ? -1 : xAt + 8 * 34;
+    this.spBankHost = xAt < 0 ? -1 : spAt;
+    this.srHost = xAt < 0 ? -1 : srAt;
     this.tlbs = [new Tlb('EL0', arena), new Tlb('EL1', arena), new Tlb('EL1-PAN', arena)];
     this.wasmTier = WASM_ENV !== '0' && WASM_ENV !== 'off' && xAt >= 0 && this.tlbs.every((t) => t.base >= 0);
     this.jitThreshold = this.wasmTier && JIT_ENV === undefined ? WASM_THRESHOLD : DEFAULT_JIT_THRESHOLD;

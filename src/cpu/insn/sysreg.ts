@@ -158,6 +158,10 @@ const readLo = (f: (pe: PE) => number): SysregReader => (pe, d) => {
 };
 
 const allowed = (): El0 => El0.Allowed;
+const SP_EL0_KEY = ((): number => {
+  const i = SYSREG_BY_NAME.get('SP_EL0')!;
+  return sysregKey(i.op0, i.op1, i.crn, i.crm, i.op2);
+})();
 const el0If = (cond: (pe: PE) => boolean) => (pe: PE): El0 => (cond(pe) ? El0.Allowed : El0.TrapToEl1);
 const cntkctl = (mask: number) => el0If((pe) => (pe.sr[2 * CNTKCTL_EL1] & mask) !== 0);
 const mdcr = (mask: number) => (pe: PE): boolean => (pe.sr[2 * MDCR_EL2] & (mask | MDCR_TDE)) !== 0;
@@ -178,6 +182,22 @@ export function defineSysreg(name: string, spec: SysregSpec): void {
 /** The accessor of an encoding (for tests and the hypervisor's trap emulation). */
 export function sysregSpec(key: number): SysregSpec | undefined {
   return lookup(key);
+}
+
+/**
+ * How MRS of an encoding reads when it is a plain read, for the compiled
+ * tiers: 'stored' with the pe.sr id when the read has no feature, trap or
+ * special reader (`el0`: whether EL0 may read it, else UNDEFINED there);
+ * 'sp_el0' for SP_EL0 (from PE.spBank, UNDEFINED while PSTATE.SP = 0 and at
+ * EL0); null for any other (its closure runs).
+ */
+export function plainSysregRead(key: number): { kind: 'stored'; id: number; el0: boolean } | { kind: 'sp_el0' } | null {
+  const e = lookup(key);
+  if (e === undefined) return null;
+  if (e.key === SP_EL0_KEY) return { kind: 'sp_el0' };
+  if (e.read !== undefined || e.id < 0 || e.feature !== undefined || e.hcrRead !== undefined || e.trapRead !== undefined) return null;
+  if (e.el0Read !== undefined && e.el0Read !== allowed) return null;
+  return { kind: 'stored', id: e.id, el0: e.el0Read === allowed };
 }
 
 function lookup(key: number): Entry | undefined {
@@ -309,6 +329,7 @@ def('UAO', {
   },
 });
 // SP_EL0 is accessible at EL1 only while EL1 uses SP_EL1 (PSTATE.SP = 1); otherwise the access is UNDEFINED.
+// (plainSysregRead describes this read for the compiled tiers: keep the two in step.)
 def('SP_EL0', {
   read: (pe, d) => {
     if (pe.spsel === 0) pe.undefinedInstruction();

@@ -5,6 +5,6 @@ import { dpEmitters } from './emit_dp.js';
 import { ldstEmitters } from './emit_ldst.js';
 
 export function jitEmitters(): Map<string, Emitter> {
-  // HINT: the hints without an effect here (NOP, YIELD, PACIASP/AUTIASP and BTI without their features...).
-  return new Map(Object.entries({ ...dpEmitters, ...branchEmitters, ...ldstEmitters, HINT: () => '' }));
+  // HINT and BARRIER: the hints and barriers without an effect here (as jit/wasm/emit_system.ts).
+  return new Map(Object.entries({ ...dpEmitters, ...branchEmitters, ...ldstEmitters, HINT: () => '', BARRIER: () => '' }));
 }

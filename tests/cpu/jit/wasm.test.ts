@@ -9,8 +9,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PE, RunExit } from '../../../src/cpu/pe.js';
-import { HVC, MOVZ, ins, machine } from '../../helpers/program.js';
+import { Block, PE, RunExit } from '../../../src/cpu/pe.js';
+import { HVC, MOVZ, NOP, RAM_BASE, ins, machine } from '../../helpers/program.js';
+import { wasmBlockCode } from '../../../src/cpu/jit/wasm/compile.js';
 import { Machine, fillData, runSliced, state, sumLoop } from './program.js';
 
 /** The loop program, then 300 calls of a function in the next page (BL there, RET back), counted down in x5. */
@@ -123,4 +124,40 @@ test('where WebAssembly cannot be compiled, blocks fall back and the state is th
   runSliced(b, 1_000_000);
   assert.equal(a.pe.wasmTier, false, 'the PE stopped trying');
   assert.deepEqual(state(a, 9), state(b, 9));
+});
+
+test('MRS of plain registers runs in WebAssembly, and leaves for the closure where the read must trap', () => {
+  // mrs x1, tpidr_el1; mrs x2, sp_el0; add x3, x1, x2; msr spsel, #0; mrs x4, sp_el0 (UNDEFINED: PSTATE.SP = 0)
+  const mrsTpidr = ins('MRS', { o0: 1, op1: 0, CRn: 13, CRm: 0, op2: 4, Rt: 1 });
+  const mrsSpEl0 = (rt: number): number => ins('MRS', { o0: 1, op1: 0, CRn: 4, CRm: 1, op2: 0, Rt: rt });
+  const code = [
+    mrsTpidr,
+    mrsSpEl0(2),
+    ins('ADD_sreg', { sf: 1, op: 0, S: 0, shift: 0, Rm: 2, imm6: 0, Rn: 1, Rd: 3 }),
+    ins('MSR_imm', { op1: 0, CRm: 0, op2: 5 }),
+    mrsSpEl0(4),
+    HVC(0),
+  ];
+  while (code.length < 0x200) code.push(NOP());
+  code.push(HVC(1)); // VBAR_EL1 + 0x000: synchronous exception from the current EL with SP_EL0
+  const run = (tier: 'wasm' | 'none'): unknown => {
+    const m = machine(code, 1 << 20, true);
+    m.pe.jitThreshold = tier === 'wasm' ? 0 : Infinity;
+    m.pe.jsThreshold = Infinity;
+    m.pe.writeSysreg('VBAR_EL1', BigInt(RAM_BASE + 0x800));
+    m.pe.writeSysreg('TPIDR_EL1', 0x1234_5678_9abc_def0n);
+    m.pe.spBank[1] = 0x10; // SP_EL0 = 0x10_0000_0000 (EL1 runs on SP_EL1)
+    assert.equal(m.pe.run(10_000), RunExit.El2);
+    const esr = m.pe.readSysreg('ESR_EL1'), elr = m.pe.readSysreg('ELR_EL1');
+    return { x: [1, 2, 3, 4].map((i) => m.pe.getX(i).toString(16)), esr: esr.toString(16), elr: elr.toString(16), icount: m.pe.icount };
+  };
+  const a = run('wasm'), b = run('none');
+  assert.deepEqual(a, b);
+  assert.equal((b as { x: string[] }).x[2], (0x1234_5678_9abc_def0n + 0x10_0000_0000n).toString(16));
+  assert.equal((b as { esr: string }).esr, (1 << 25).toString(16), 'UNDEFINED (EC 0, IL) for SP_EL0 with PSTATE.SP = 0');
+  // The first block (mrs, mrs, add, then msr spsel) is written in WebAssembly up to the MSR.
+  const m = machine(code, 1 << 20, true);
+  const words = Int32Array.from(code.slice(0, 4));
+  const w = wasmBlockCode(m.pe, { pa: RAM_BASE, n: 4 } as Block, words);
+  assert.equal(w?.covered, 3);
 });

@@ -39,6 +39,8 @@ export const enum Scratch {
   LAST_IDX = 32,
   LAST_LO = 36,
   LAST_HI = 40,
+  /** PSTATE.EL | PSTATE.SP << 2, written by the run loop before each call (MRS needs them). */
+  MODE = 44,
 }
 
 /** Return codes (above). */
@@ -72,9 +74,11 @@ export class WasmBlock {
   usesFlags = false;
 
   constructor(
-    /** Arena offsets of the PE's X registers and scratch area. */
+    /** Arena offsets of the PE's X registers, scratch area, banked stack pointers and system registers. */
     readonly xHost: number,
     readonly scratch: number,
+    readonly spBankHost: number,
+    readonly srHost: number,
     /** Byte offset of the block's first instruction in its page. */
     readonly startOff: number,
     readonly isLoop: boolean,

@@ -89,7 +89,7 @@ export function wasmBlockCode(pe: PE, b: Block, words: Int32Array): { c: WasmBlo
   emitters ??= wasmEmitters();
   const startOff = b.pa % 4096;
   // A conditional branch back to the block's start makes the body a loop.
-  const c = new WasmBlock(pe.xHost, pe.scratchHost, startOff, isSelfLoop(pe, b, words));
+  const c = new WasmBlock(pe.xHost, pe.scratchHost, pe.spBankHost, pe.srHost, startOff, isSelfLoop(pe, b, words));
   c.prologue();
   if (c.isLoop) c.beginLoop();
   let covered = 0;
@@ -251,6 +251,7 @@ function wasmBlock(rt: WasmRuntime, index: number, sc: number): CompiledBlock {
     m[sc + 1] = pe.z;
     m[sc + 2] = pe.c;
     m[sc + 3] = pe.v;
+    m[sc + (Scratch.MODE >> 2)] = pe.el | (pe.spsel << 2);
     const limit = pe.irqCheck || pe.onBlock !== null ? 0 : Math.min(Math.min(pe.runEnd, pe.timer.deadline) - pe.icount, 0x7fffffff);
     const r = run(index, pe.blockLo, pe.blockHi, pe.tlb.base, limit, Math.floor(pe.exclPa / 4096) * 4096);
     pe.n = m[sc];

@@ -5,6 +5,7 @@ import type { WasmBlock } from './block.js';
 import { branchEmitters } from './emit_branch.js';
 import { dpEmitters } from './emit_dp.js';
 import { ldstEmitters } from './emit_ldst.js';
+import { systemEmitters } from './emit_system.js';
 
 /**
  * A PC-relative branch: `pre` runs first (BL's link), then PC becomes the
@@ -27,6 +28,5 @@ export interface WasmBranch {
 export type WasmEmitter = (c: WasmBlock, f: Fields, s: EmitSite) => boolean | WasmBranch | 'exit';
 
 export function wasmEmitters(): Map<string, WasmEmitter> {
-  // HINT covers the hints without an effect here (NOP, YIELD, PACIASP/AUTIASP and BTI without their features...).
-  return new Map(Object.entries({ ...dpEmitters, ...branchEmitters, ...ldstEmitters, HINT: () => true }));
+  return new Map(Object.entries({ ...dpEmitters, ...branchEmitters, ...ldstEmitters, ...systemEmitters }));
 }
