@@ -114,9 +114,9 @@ export class PE {
   /** General registers X0..X30, XZR, SP, sink; see SLOT_*. In the bus's host arena when it has one (jit/wasm). */
   readonly x: Int32Array;
   /**
-   * Arena offset of `x` and of this PE's scratch area (PeScratch: NZCV, PC
-   * and loop counts passed between the run loop and WebAssembly blocks), or
-   * -1 without an arena.
+   * Arena offset of `x` and of this PE's scratch area (jit/wasm/block.ts
+   * Scratch: NZCV, PC and counts passed between the run loop and
+   * WebAssembly blocks), or -1 without an arena.
    */
   readonly xHost: number;
   readonly scratchHost: number;
@@ -1132,7 +1132,7 @@ interface CodePage {
 
 const UNDEF_OP: Op = (pe) => pe.undefinedInstruction();
 
-/** Bytes of a PE's scratch area in the host arena (jit/wasm/layout.ts). */
+/** Bytes of a PE's scratch area in the host arena (jit/wasm/block.ts Scratch). */
 const SCRATCH_BYTES = 64;
 
 /** Most instructions in a superblock (decodeBlock). */

@@ -128,20 +128,24 @@ function cacheRegisters(body: string): string {
   return `${decl}\n${out}`;
 }
 
+/** The instruction words of valid block `b`, re-read from guest memory (which cannot have changed while it is valid). */
+export function blockWords(pe: PE, b: Block): Int32Array {
+  const r = pe.bus.findRam(b.pa)!;
+  const o = b.pa - r.base;
+  const words = new Int32Array(b.n);
+  for (let k = 0; k < b.n; k++) words[k] = r.view.getInt32(o + 4 * k, true);
+  return words;
+}
+
 /**
- * Compiles block `b` (its words re-read from guest memory, which cannot have
- * changed while it is valid), or returns null when the host cannot: a page whose
+ * Compiles block `b` (its words from blockWords), or returns null when the host cannot: a page whose
  * Content-Security-Policy forbids `new Function` (the PE then stops
  * compiling: jitThreshold = Infinity), or generated source that does not
  * parse (a bug in an emitter: that block stays on its closures, and the
  * message is kept in jitStats.lastError).
  */
 export function compileBlock(pe: PE, b: Block): CompiledBlock | null {
-  const r = pe.bus.findRam(b.pa)!;
-  const o = b.pa - r.base;
-  const words = new Int32Array(b.n);
-  for (let k = 0; k < b.n; k++) words[k] = r.view.getInt32(o + 4 * k, true);
-  const { src } = blockSource(pe.decoder, b, words);
+  const { src } = blockSource(pe.decoder, b, blockWords(pe, b));
   let make: (o: unknown, blk: Block, h: typeof H) => CompiledBlock;
   try {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval

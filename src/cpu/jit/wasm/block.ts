@@ -15,11 +15,11 @@
  *   0x300 | r          the same, PC to be set through PE.branchTo (BR, BLR, RET).
  *
  * Registers and NZCV live in the arena (PE.x; the scratch area's N, Z, C, V
- * words, copied from and to the PE's fields by the run loop around blocks
- * that use them), addressed with constant offsets from address 0.
+ * words, copied from and to the PE's fields by the run loop around every
+ * call), addressed with constant offsets from address 0.
  */
 import { TLB_MASK, TlbLayout } from '../../tlb.js';
-import { T, W, sleb32, sleb64, uleb } from './encoder.js';
+import { CodeWriter, T, W, uleb } from './encoder.js';
 
 /**
  * The PE's scratch area (PE.scratchHost): NZCV words, the PC a block leaves
@@ -48,7 +48,7 @@ export const RET_PC = 0x100;
 export const RET_BRANCH_TO = 0x300;
 
 // Parameters and locals.
-export const P_LO = 0, P_HI = 1, P_TLB = 2, P_LIMIT = 3, P_EXCL = 4;
+const P_LO = 0, P_HI = 1, P_TLB = 2, P_LIMIT = 3, P_EXCL = 4;
 const L_PAGE = 5;
 const L_ICOUNT = 6;
 /** First of the i64 and i32 temporaries an instruction may use (reused by the next one). */
@@ -65,13 +65,10 @@ export const BLOCK_LOCALS: readonly (readonly [number, T])[] = [[1, T.i64], [1, 
 export const L = (i: number): number => L_I64 + i;
 export const I = (i: number): number => L_I32 + i;
 
-export class WasmBlock {
-  readonly code: number[] = [];
+export class WasmBlock extends CodeWriter {
   /** Blocks/ifs open around the current position, and the count inside the loop (for `br` depths). */
   private depth = 0;
   private loopDepth = -1;
-  /** Whether some instruction reads or writes NZCV (the run loop then copies them in and out). */
-  usesFlags = false;
 
   constructor(
     /** Arena offsets of the PE's X registers, scratch area, banked stack pointers and system registers. */
@@ -82,23 +79,8 @@ export class WasmBlock {
     /** Byte offset of the block's first instruction in its page. */
     readonly startOff: number,
     readonly isLoop: boolean,
-  ) {}
-
-  op(...bytes: number[]): this {
-    for (const b of bytes) this.code.push(b);
-    return this;
-  }
-
-  get(l: number): this { return this.op(W.local_get, l); }
-  set(l: number): this { return this.op(W.local_set, l); }
-  tee(l: number): this { return this.op(W.local_tee, l); }
-  i32(v: number): this { this.code.push(W.i32_const); sleb32(this.code, v); return this; }
-  i64(v: bigint | number): this { this.code.push(W.i64_const); sleb64(this.code, BigInt(v)); return this; }
-  /** A load or store with the natural alignment `align` (log2) and a constant offset. */
-  mem(opcode: number, align: number, offset: number): this {
-    this.code.push(opcode, align);
-    uleb(this.code, offset);
-    return this;
+  ) {
+    super();
   }
 
   /** if (cond on the stack) { ... } */
@@ -155,11 +137,9 @@ export class WasmBlock {
   // ---- NZCV ----
 
   flag(f: Scratch): this {
-    this.usesFlags = true;
     return this.i32(0).mem(W.i32_load, 2, this.scratch + f);
   }
   setFlag(f: Scratch, value: () => void): this {
-    this.usesFlags = true;
     this.i32(0);
     value();
     return this.mem(W.i32_store, 2, this.scratch + f);

@@ -17,9 +17,10 @@
 import type { Block, PE } from '../../pe.js';
 import type { HostArena } from '../../arena.js';
 import type { CompiledBlock } from '../compile.js';
-import { jitStats } from '../compile.js';
+import { blockWords, jitStats } from '../compile.js';
+import type { Fields } from '../../decoder.js';
 import { sext } from '../../insn/regs.js';
-import { moduleBytes } from './encoder.js';
+import { W, moduleBytes } from './encoder.js';
 import { CHAIN_BYTES, CHAIN_ENTRIES, dispatcherBytes } from './dispatch.js';
 import { BLOCK_LOCALS, BLOCK_PARAMS, BLOCK_RESULTS, RET_BRANCH_TO, RET_PC, Scratch, WasmBlock } from './block.js';
 import { WasmEmitter, wasmEmitters } from './emitters.js';
@@ -83,24 +84,31 @@ export function wasmBlocksDropped(pe: PE, b: Block | null): void {
 
 /**
  * Writes block `b` (its instruction words `words`) as a WebAssembly function
- * body. Returns null when its first instruction has no emitter.
+ * body, up to its first instruction without an emitter. Returns null when
+ * that is the first one.
  */
-export function wasmBlockCode(pe: PE, b: Block, words: Int32Array): { c: WasmBlock; covered: number; endsOwnPc: boolean } | null {
+export function wasmBlockCode(pe: PE, b: Block, words: Int32Array): { c: WasmBlock; covered: number } | null {
   emitters ??= wasmEmitters();
   const startOff = b.pa % 4096;
+  // The instructions the tier has emitters for, decoded once.
+  const insns: { em: WasmEmitter; fields: Fields; name: string }[] = [];
+  for (const w of words) {
+    const d = pe.decoder.decode(w);
+    const em = d === null ? undefined : emitters.get(d.c.def.name);
+    if (em === undefined) break;
+    insns.push({ em, fields: d!.fields, name: d!.c.def.name });
+  }
+  if (insns.length === 0) return null;
   // A conditional branch back to the block's start makes the body a loop.
-  const c = new WasmBlock(pe.xHost, pe.scratchHost, pe.spBankHost, pe.srHost, startOff, isSelfLoop(pe, b, words));
+  const c = new WasmBlock(pe.xHost, pe.scratchHost, pe.spBankHost, pe.srHost, startOff, insns.some((d, k) => branchesTo(d.name, d.fields, 4 * k, 0)));
   c.prologue();
   if (c.isLoop) c.beginLoop();
   let covered = 0;
   let ended = false;
-  for (let k = 0; k < b.n && !ended; k++) {
-    const d = pe.decoder.decode(words[k]);
-    const em = d === null ? undefined : emitters.get(d.c.def.name);
-    if (em === undefined || d === null) break;
+  for (let k = 0; k < insns.length && !ended; k++) {
     const off = startOff + 4 * k;
     const mark = c.code.length;
-    const e = em(c, d.fields, { off, k });
+    const e = insns[k].em(c, insns[k].fields, { off, k });
     if (e === false) {
       c.code.length = mark;
       break;
@@ -123,7 +131,7 @@ export function wasmBlockCode(pe: PE, b: Block, words: Int32Array): { c: WasmBlo
       c.setPc(() => {
         c.pageRel(e.delta).pageRel(off + 4);
         e.cond!();
-        c.op(0x1b); // select
+        c.op(W.select);
       }).exit(RET_PC | (k + 1));
       ended = true;
     } else {
@@ -134,24 +142,14 @@ export function wasmBlockCode(pe: PE, b: Block, words: Int32Array): { c: WasmBlo
   if (covered === 0) return null;
   if (!ended) c.exit(covered);
   if (c.isLoop) c.endLoop();
-  c.op(0x00, 0x0b); // unreachable, end
-  return { c, covered, endsOwnPc: ended };
+  c.op(W.unreachable, W.end);
+  return { c, covered };
 }
 
-/** Whether the block's last instruction is a conditional branch to its own start (decided before writing any code). */
-function isSelfLoop(pe: PE, b: Block, words: Int32Array): boolean {
-  emitters ??= wasmEmitters();
-  const startOff = b.pa % 4096;
-  for (let k = 0; k < b.n; k++) {
-    const d = pe.decoder.decode(words[k]);
-    if (d === null || !emitters.has(d.c.def.name)) return false;
-    const name = d.c.def.name;
-    if (name !== 'B_cond' && name !== 'CBZ' && name !== 'TBZ') continue;
-    const f = d.fields;
-    const imm = name === 'TBZ' ? sext(f.imm14, 14) : sext(f.imm19, 19);
-    if (startOff + 4 * k + imm * 4 === startOff) return true;
-  }
-  return false;
+/** Whether the instruction `name` at byte `at` of its block is a conditional branch to byte `target`. */
+function branchesTo(name: string, f: Fields, at: number, target: number): boolean {
+  if (name !== 'B_cond' && name !== 'CBZ' && name !== 'TBZ') return false;
+  return at + 4 * (name === 'TBZ' ? sext(f.imm14, 14) : sext(f.imm19, 19)) === target;
 }
 
 /** Blocks compiled together in one module (V8's cost per module is most of the cost of a small one). */
@@ -170,11 +168,7 @@ const pendingBlocks = new WeakMap<PE, { b: Block; code: number[] }[]>();
 export function queueWasmBlock(pe: PE, b: Block): boolean {
   const arena = pe.bus.arena;
   if (arena === null) return false;
-  const r = pe.bus.findRam(b.pa)!;
-  const o = b.pa - r.base;
-  const words = new Int32Array(b.n);
-  for (let k = 0; k < b.n; k++) words[k] = r.view.getInt32(o + 4 * k, true);
-  const w = wasmBlockCode(pe, b, words);
+  const w = wasmBlockCode(pe, b, blockWords(pe, b));
   if (w === null) return false;
   let q = pendingBlocks.get(pe);
   if (q === undefined) pendingBlocks.set(pe, (q = []));

@@ -23,7 +23,7 @@
  * iterations), LAST_IDX and LAST_LO (the last block and its VA); `code` is
  * the last block's own result.
  */
-import { T, W, moduleBytes, sleb32, uleb } from './encoder.js';
+import { CodeWriter, T, W, moduleBytes } from './encoder.js';
 import { TLB_MASK, TlbLayout } from '../../tlb.js';
 import { BLOCK_PARAMS, BLOCK_RESULTS, RET_BRANCH_TO, RET_PC, Scratch } from './block.js';
 
@@ -36,49 +36,40 @@ const L_R = 6, L_TOTAL = 7, L_NEXT = 8, L_NLO = 9, L_ENTRY = 10, L_NHI = 11, L_S
 
 /** The dispatcher module for a PE whose scratch area and chain cache are at these arena offsets; it exports "run" and its table "t". */
 export function dispatcherBytes(scratch: number, cache: number, tableSize: number): Uint8Array<ArrayBuffer> {
-  const c: number[] = [];
-  const op = (...b: number[]): void => void c.push(...b);
-  const i32 = (v: number): void => {
-    op(W.i32_const);
-    sleb32(c, v);
-  };
-  const mem = (opcode: number, align: number, offset: number): void => {
-    op(opcode, align);
-    uleb(c, offset);
-  };
-  op(W.block, T.void, W.loop, T.void);
+  const c = new CodeWriter();
+  c.op(W.block, T.void, W.loop, T.void);
   // scratch.ICOUNT = 0; r = table[idx](lo, hi, tlb, limit - total, excl); total += scratch.ICOUNT
-  i32(0); i32(0); mem(W.i32_store, 2, scratch + Scratch.ICOUNT);
-  op(W.local_get, P_LO, W.local_get, P_HI, W.local_get, P_TLB, W.local_get, P_LIMIT, W.local_get, L_TOTAL, W.i32_sub, W.local_get, P_EXCL, W.local_get, P_IDX);
-  op(W.call_indirect, 0, 0, W.local_set, L_R);
-  op(W.local_get, L_TOTAL); i32(0); mem(W.i32_load, 2, scratch + Scratch.ICOUNT); op(W.i32_add, W.local_set, L_TOTAL);
+  c.i32(0).i32(0).mem(W.i32_store, 2, scratch + Scratch.ICOUNT);
+  c.get(P_LO).get(P_HI).get(P_TLB).get(P_LIMIT).get(L_TOTAL).op(W.i32_sub).get(P_EXCL).get(P_IDX);
+  c.op(W.call_indirect, 0, 0).set(L_R);
+  c.get(L_TOTAL).i32(0).mem(W.i32_load, 2, scratch + Scratch.ICOUNT).op(W.i32_add).set(L_TOTAL);
   // Only an exit with a PC chains (RET_PC and RET_BRANCH_TO share bit 8).
-  op(W.local_get, L_R); i32(RET_PC); op(W.i32_and, W.i32_eqz, W.br_if, 1);
+  c.get(L_R).i32(RET_PC).op(W.i32_and, W.i32_eqz, W.br_if, 1);
   // The budget.
-  op(W.local_get, L_TOTAL, W.local_get, L_R); i32(0xff); op(W.i32_and, W.i32_add, W.local_tee, L_NEXT, W.local_get, P_LIMIT, W.i32_ge_s, W.br_if, 1);
-  i32(0); mem(W.i32_load, 2, scratch + Scratch.PC + 4); op(W.local_set, L_NHI);
+  c.get(L_TOTAL).get(L_R).i32(0xff).op(W.i32_and, W.i32_add).tee(L_NEXT).get(P_LIMIT).op(W.i32_ge_s, W.br_if, 1);
+  c.i32(0).mem(W.i32_load, 2, scratch + Scratch.PC + 4).set(L_NHI);
   // PE.branchTo leaves a canonical address (bits 63:56 copies of bit 55) as it is; any other goes to the run loop.
-  op(W.local_get, L_R); i32(RET_BRANCH_TO & ~RET_PC); op(W.i32_and, W.if, T.void);
-  op(W.local_get, L_NHI); i32(23); op(W.i32_shr_s); i32(1); op(W.i32_add); i32(1); op(W.i32_gt_u, W.br_if, 2, W.end);
+  c.get(L_R).i32(RET_BRANCH_TO & ~RET_PC).op(W.i32_and, W.if, T.void);
+  c.get(L_NHI).i32(23).op(W.i32_shr_s).i32(1).op(W.i32_add).i32(1).op(W.i32_gt_u, W.br_if, 2, W.end);
   // An aligned PC whose page the current TLB has for execution (PE.lookupBlock's hit path).
-  i32(0); mem(W.i32_load, 2, scratch + Scratch.PC); op(W.local_tee, L_NLO); i32(3); op(W.i32_and, W.br_if, 1);
-  op(W.local_get, L_NLO); i32(12); op(W.i32_shr_u); i32(TLB_MASK); op(W.i32_and); i32(2); op(W.i32_shl, W.local_get, P_TLB, W.i32_add, W.local_tee, L_SLOT);
-  mem(W.i32_load, 2, TlbLayout.X_TAG); op(W.local_get, L_NLO); i32(12); op(W.i32_shr_u, W.local_get, L_NHI); i32(20); op(W.i32_shl, W.i32_or, W.i32_ne, W.br_if, 1);
-  op(W.local_get, L_SLOT); mem(W.i32_load, 2, TlbLayout.X_TAG_HI); op(W.local_get, L_NHI); i32(12); op(W.i32_shr_u, W.i32_ne, W.br_if, 1);
+  c.i32(0).mem(W.i32_load, 2, scratch + Scratch.PC).tee(L_NLO).i32(3).op(W.i32_and, W.br_if, 1);
+  c.get(L_NLO).i32(12).op(W.i32_shr_u).i32(TLB_MASK).op(W.i32_and).i32(2).op(W.i32_shl).get(P_TLB).op(W.i32_add).tee(L_SLOT);
+  c.mem(W.i32_load, 2, TlbLayout.X_TAG).get(L_NLO).i32(12).op(W.i32_shr_u).get(L_NHI).i32(20).op(W.i32_shl, W.i32_or, W.i32_ne, W.br_if, 1);
+  c.get(L_SLOT).mem(W.i32_load, 2, TlbLayout.X_TAG_HI).get(L_NHI).i32(12).op(W.i32_shr_u, W.i32_ne, W.br_if, 1);
   // pa = the entry's page PA (float64 at tlb + PA + 8i = 2 * slot - tlb + PA) + the offset.
-  op(W.local_get, L_SLOT, W.local_get, L_SLOT, W.i32_add, W.local_get, P_TLB, W.i32_sub); mem(W.f64_load, 3, TlbLayout.PA);
-  op(W.i64_trunc_f64_u, W.local_get, L_NLO); i32(4092); op(W.i32_and, W.i64_extend_i32_u, W.i64_add, W.local_tee, L_PA);
+  c.get(L_SLOT).get(L_SLOT).op(W.i32_add).get(P_TLB).op(W.i32_sub).mem(W.f64_load, 3, TlbLayout.PA);
+  c.op(W.i64_trunc_f64_u).get(L_NLO).i32(4092).op(W.i32_and, W.i64_extend_i32_u, W.i64_add).tee(L_PA);
   // The chain cache entry for pa.
-  op(W.i64_const, 2, W.i64_shr_u, W.i32_wrap_i64); i32(CHAIN_ENTRIES - 1); op(W.i32_and); i32(4); op(W.i32_shl, W.local_tee, L_ENTRY);
-  mem(W.i64_load, 3, cache); op(W.local_get, L_PA, W.i64_ne, W.br_if, 1);
-  op(W.local_get, L_ENTRY); mem(W.i32_load, 2, cache + 8); op(W.local_set, P_IDX);
-  op(W.local_get, L_NEXT, W.local_set, L_TOTAL, W.local_get, L_NLO, W.local_set, P_LO, W.local_get, L_NHI, W.local_set, P_HI, W.br, 0);
-  op(W.end, W.end);
-  i32(0); op(W.local_get, L_TOTAL); mem(W.i32_store, 2, scratch + Scratch.CHAINED);
-  i32(0); op(W.local_get, P_IDX); mem(W.i32_store, 2, scratch + Scratch.LAST_IDX);
-  i32(0); op(W.local_get, P_LO); mem(W.i32_store, 2, scratch + Scratch.LAST_LO);
-  i32(0); op(W.local_get, P_HI); mem(W.i32_store, 2, scratch + Scratch.LAST_HI);
-  op(W.local_get, L_R, W.end);
+  c.i64(2).op(W.i64_shr_u, W.i32_wrap_i64).i32(CHAIN_ENTRIES - 1).op(W.i32_and).i32(4).op(W.i32_shl).tee(L_ENTRY);
+  c.mem(W.i64_load, 3, cache).get(L_PA).op(W.i64_ne, W.br_if, 1);
+  c.get(L_ENTRY).mem(W.i32_load, 2, cache + 8).set(P_IDX);
+  c.get(L_NEXT).set(L_TOTAL).get(L_NLO).set(P_LO).get(L_NHI).set(P_HI).op(W.br, 0);
+  c.op(W.end, W.end);
+  c.i32(0).get(L_TOTAL).mem(W.i32_store, 2, scratch + Scratch.CHAINED);
+  c.i32(0).get(P_IDX).mem(W.i32_store, 2, scratch + Scratch.LAST_IDX);
+  c.i32(0).get(P_LO).mem(W.i32_store, 2, scratch + Scratch.LAST_LO);
+  c.i32(0).get(P_HI).mem(W.i32_store, 2, scratch + Scratch.LAST_HI);
+  c.get(L_R).op(W.end);
   // Type 0 is the blocks' (call_indirect names it), type 1 run's.
-  return moduleBytes({ types: [[BLOCK_PARAMS, BLOCK_RESULTS], [[T.i32, ...BLOCK_PARAMS], BLOCK_RESULTS]], funcs: [{ type: 1, locals: [[7, T.i32], [1, T.i64]], code: c }], table: tableSize });
+  return moduleBytes({ types: [[BLOCK_PARAMS, BLOCK_RESULTS], [[T.i32, ...BLOCK_PARAMS], BLOCK_RESULTS]], funcs: [{ type: 1, locals: [[7, T.i32], [1, T.i64]], code: c.code }], table: tableSize });
 }

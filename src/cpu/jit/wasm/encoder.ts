@@ -73,6 +73,28 @@ export function sleb64(out: number[], v: bigint): void {
   }
 }
 
+/** Function code being written: opcodes and their immediates, by the specification's names. */
+export class CodeWriter {
+  readonly code: number[] = [];
+
+  op(...bytes: number[]): this {
+    for (const b of bytes) this.code.push(b);
+    return this;
+  }
+
+  get(l: number): this { return this.op(W.local_get, l); }
+  set(l: number): this { return this.op(W.local_set, l); }
+  tee(l: number): this { return this.op(W.local_tee, l); }
+  i32(v: number): this { this.code.push(W.i32_const); sleb32(this.code, v); return this; }
+  i64(v: bigint | number): this { this.code.push(W.i64_const); sleb64(this.code, BigInt(v)); return this; }
+  /** A load or store with the natural alignment `align` (log2) and a constant offset. */
+  mem(opcode: number, align: number, offset: number): this {
+    this.code.push(opcode, align);
+    uleb(this.code, offset);
+    return this;
+  }
+}
+
 function section(out: number[], id: number, body: number[]): void {
   out.push(id);
   uleb(out, body.length);
