@@ -118,6 +118,9 @@ export class Vcpu {
   private kicked = false;
   /** Timer output levels last given to the vGIC (bit TimerId.Phys, bit TimerId.Virt). */
   private told = 0;
+  /** The granule under the exclusive monitor when the last slice ended, and its bytes (parkExclusive). */
+  private parkedExclusive = -1;
+  private readonly parkedBytes = new Uint8Array(16);
   private readonly counters = new Float64Array(STAT_NAMES.length);
   private readonly mmio = new MmioAccess();
   private mmioState = MmioState.None;
@@ -380,6 +383,51 @@ export class Vcpu {
       return Slice.Exit;
     }
     if (this.power !== PowerState.On) return Slice.Off;
+    this.resumeExclusive();
+    const c = this.runGuest(budget);
+    this.parkExclusive();
+    return c;
+  }
+
+  /**
+   * The PE's exclusive monitor sees only its own stores. Between two slices
+   * of this vCPU, other vCPUs, the VMM and devices may write the granule a
+   * load-exclusive armed, which must make the store-exclusive fail (the
+   * global monitor of the architecture). So when a slice ends with the
+   * monitor armed, the granule's bytes are kept (this PE's own stores to it
+   * would have cleared the monitor, so they are the bytes the load-exclusive
+   * read), and the next slice starts with the monitor cleared
+   * (ClearExclusiveLocal) if they changed. Clearing it at every slice
+   * instead would livelock a load/store-exclusive pair that a slice boundary
+   * always splits; comparing values is what QEMU does for every
+   * store-exclusive.
+   */
+  private parkExclusive(): void {
+    const pa = this.pe.exclPa;
+    this.parkedExclusive = -1;
+    if (pa < 0) return;
+    const r = this.pe.bus.findRam(pa);
+    const size = this.pe.exclSize;
+    if (r === null || pa + size > r.base + r.size) return void (this.pe.exclPa = -1);
+    this.parkedBytes.set(r.bytes.subarray(pa - r.base, pa - r.base + size));
+    this.parkedExclusive = pa;
+  }
+
+  private resumeExclusive(): void {
+    const pa = this.pe.exclPa;
+    if (pa < 0) return;
+    const r = pa === this.parkedExclusive ? this.pe.bus.findRam(pa) : null;
+    if (r !== null) {
+      const b = r.bytes, o = pa - r.base;
+      let same = true;
+      for (let k = 0; k < this.pe.exclSize; k++) same &&= b[o + k] === this.parkedBytes[k];
+      if (same) return;
+    }
+    this.pe.exclPa = -1;
+  }
+
+  /** The body of runSlice: runs the guest for up to `budget` instructions. */
+  private runGuest(budget: number): Slice {
     if (this.mmioState !== MmioState.None) {
       const c = this.continueMmio();
       if (c !== Slice.Continue) return c;
