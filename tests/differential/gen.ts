@@ -53,6 +53,14 @@ const BIASED = /^(imm|b40$|hw$|sh$|shift$|amount$)/;
 const BRANCH_IMM = ['imm26', 'imm19', 'imm14'];
 /** Bit 26 of a load/store encoding: V, SIMD&FP registers. */
 const V_BIT = 1 << 26;
+/**
+ * "Unmapped" branch targets below 4 GiB start here: above the first GiB,
+ * which holds everything the harness process has mapped under qemu-aarch64
+ * (its own image and heap near 0x400000, CODE_BASE, DATA_BASE) and which
+ * nestvisor's side maps as EL0 memory. A target inside the harness's image
+ * ran its code under QEMU but faulted on nestvisor's side.
+ */
+const UNMAPPED_LO = 0x40000000;
 
 const EDGES: readonly bigint[] = [
   0n, 1n, 2n, M64, M64 - 1n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 0xfffffffen, 0x100000000n,
@@ -233,7 +241,7 @@ export class Generator {
               let v = BigInt(CODE_BASE + 4 * pickTarget(i));
               const y = r.below(100);
               if (y < 4) v += BigInt(r.range(1, 3)); // misaligned: PC alignment fault
-              else if (y < 7) v = BigInt(r.u32() & ~3) | (r.chance(0.5) ? 0n : 0x0000800000000000n); // unmapped
+              else if (y < 7) v = BigInt(UNMAPPED_LO + 4 * r.below((0x100000000 - UNMAPPED_LO) / 4)) | (r.chance(0.5) ? 0n : 0x0000800000000000n); // unmapped
               else if (y < 12) v |= BigInt(r.range(1, 255)) << 56n; // tagged: TBI0 makes the branch drop the tag
               targetOf.set(cand, v);
               reg = cand;
