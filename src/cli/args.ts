@@ -4,6 +4,8 @@
  * errors that name the flag; nothing is silently ignored.
  */
 import type { SerialSocketSpec } from '../vmm/serial-socket.js';
+import { parseMac } from '../vmm/virtio/net.js';
+import { parseHostfwd, type HostFwd } from '../vmm/net/user.js';
 
 export class UsageError extends Error {}
 
@@ -46,11 +48,88 @@ export interface RunArgs {
   loaders: Array<{ file: string; addr: number; entry: boolean }>;
   /** -no-reboot: a guest reset ends the run instead of rebooting. */
   noReboot: boolean;
+  /** virtio-net NICs (-netdev user,id=N + -device virtio-net-device,netdev=N; -nic user; --network mode=user). */
+  nics: NicSpec[];
 }
 
-/** Parses QEMU's `key=value,key=value` option syntax (',,' escapes a comma); the first bare word goes under ''. */
-export function parseKeyValues(text: string, flag: string): Map<string, string> {
-  const out = new Map<string, string>();
+/** QEMU's user-mode network (-netdev user): the guest behind a NAT of the host's sockets. */
+export interface UserNetdevSpec {
+  readonly kind: 'user';
+  /** net=ADDR/BITS (default 10.0.2.0/24), host= (the gateway, 10.0.2.2), dns= (10.0.2.3), dhcpstart= (10.0.2.15). */
+  readonly net?: string;
+  readonly host?: string;
+  readonly dns?: string;
+  readonly dhcpStart?: string;
+  readonly hostfwd: HostFwd[];
+}
+
+export interface NicSpec {
+  readonly netdev: UserNetdevSpec;
+  /** The NIC's MAC (default: QEMU's 52:54:00:12:34:56, the last byte counting up per NIC). */
+  readonly mac?: Uint8Array;
+}
+
+const NETDEV_USER_KEYS = ['net', 'host', 'dns', 'dhcpstart', 'hostfwd', 'ipv4', 'ipv6', 'restrict'];
+
+/**
+ * The options of a user-mode netdev (after `user`): `pairs` from parseKeyValueList without the
+ * type word and id. `extra` names keys the caller handles itself (-nic's model= and mac=).
+ */
+function parseUserNetdev(pairs: Array<[string, string]>, flag: string, extra: readonly string[] = []): UserNetdevSpec {
+  const spec: { net?: string; host?: string; dns?: string; dhcpStart?: string; hostfwd: HostFwd[] } = { hostfwd: [] };
+  const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+  for (const [k, v] of pairs) {
+    if (extra.includes(k)) continue;
+    switch (k) {
+      case 'net':
+        if (!/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(v)) throw new UsageError(`${flag}: net=${v} is not ADDRESS[/BITS] (such as 10.0.2.0/24)`);
+        spec.net = v;
+        break;
+      case 'host':
+      case 'dns':
+      case 'dhcpstart':
+        if (!ipv4.test(v)) throw new UsageError(`${flag}: ${k}=${v} is not an IPv4 address`);
+        if (k === 'dhcpstart') spec.dhcpStart = v;
+        else spec[k] = v;
+        break;
+      case 'hostfwd':
+        try {
+          spec.hostfwd.push(parseHostfwd(v));
+        } catch (e) {
+          throw new UsageError(`${flag}: hostfwd=${v}: ${(e as Error).message}`);
+        }
+        break;
+      case 'ipv4':
+        if (!BOOL_ON.includes(v)) throw new UsageError(`${flag}: ipv4=${v}: the user network is IPv4 only`);
+        break;
+      case 'ipv6':
+        // QEMU's default is on; nestvisor's user network has no IPv6, which ipv6=off says.
+        if (!BOOL_OFF.includes(v) && !BOOL_ON.includes(v)) throw new UsageError(`${flag}: ipv6=${v} is not on or off`);
+        break;
+      case 'restrict':
+        if (!BOOL_OFF.includes(v)) throw new UsageError(`${flag}: restrict=${v} is not supported (the guest always reaches the host's network)`);
+        break;
+      default:
+        throw new UsageError(`${flag}: option '${k}' is not supported for a user network (known: ${[...NETDEV_USER_KEYS, ...extra].join(', ')})`);
+    }
+  }
+  return { kind: 'user', ...spec };
+}
+
+function macOption(v: string, flag: string): Uint8Array {
+  try {
+    return parseMac(v);
+  } catch (e) {
+    throw new UsageError(`${flag}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Parses QEMU's `key=value,key=value` option syntax (',,' escapes a comma) into pairs in order
+ * (a key may repeat, as hostfwd= does); the first bare word goes under '', later bare words are `key=on`.
+ */
+export function parseKeyValueList(text: string, flag: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
   const parts: string[] = [];
   let cur = '';
   for (let i = 0; i < text.length; i++) {
@@ -66,14 +145,17 @@ export function parseKeyValues(text: string, flag: string): Map<string, string> 
   }
   parts.push(cur);
   parts.forEach((p, i) => {
-    const eq = p.indexOf('=');
-    if (eq < 0) {
-      if (i === 0) out.set('', p);
-      else out.set(p, 'on');
-    } else out.set(p.slice(0, eq), p.slice(eq + 1));
     if (p === '') throw new UsageError(`${flag}: empty option in '${text}'`);
+    const eq = p.indexOf('=');
+    if (eq < 0) out.push(i === 0 ? ['', p] : [p, 'on']);
+    else out.push([p.slice(0, eq), p.slice(eq + 1)]);
   });
   return out;
+}
+
+/** parseKeyValueList as a map (a repeated key keeps its last value). */
+export function parseKeyValues(text: string, flag: string): Map<string, string> {
+  return new Map(parseKeyValueList(text, flag));
 }
 
 const BOOL_ON = ['on', 'yes', 'true', 'y'];
@@ -145,8 +227,11 @@ export function parseSize(text: string, flag: string): number {
 export function parseRunArgs(argv: string[]): RunArgs {
   const a: RunArgs = {
     defaultGuest: false, memBytes: 128 * 1024 * 1024, cpu: 'max', smp: 1, nographic: false, stats: false, log: new Set(), clock: 'icount',
-    serial: { kind: 'stdio' }, disks: [], rng: false, virtioConsole: false, loaders: [], noReboot: false,
+    serial: { kind: 'stdio' }, disks: [], rng: false, virtioConsole: false, loaders: [], noReboot: false, nics: [],
   };
+  const netdevs = new Map<string, { spec: UserNetdevSpec; used: boolean }>();
+  /** NICs in command-line order (a -device's netdev is looked up at the end: -netdev may come after it). */
+  const nics: Array<NicSpec | { netdev: string; mac?: Uint8Array; flag: string }> = [];
   const drives = new Map<string, { path: string; readOnly: boolean; used: boolean }>();
   const blkDevices: string[] = [];
   const seen = new Map<string, string>();
@@ -235,6 +320,12 @@ export function parseRunArgs(argv: string[]): RunArgs {
           const d = kv.get('drive');
           if (!d) throw new UsageError(`-device ${v}: drive=ID is required`);
           blkDevices.push(d);
+        } else if (drv === 'virtio-net-device') {
+          const n = kv.get('netdev');
+          if (!n) throw new UsageError(`-device ${v}: netdev=ID is required (with -netdev user,id=ID)`);
+          for (const k of kv.keys()) if (!['', 'netdev', 'mac', 'id'].includes(k)) throw new UsageError(`-device ${v}: option '${k}' is not supported (known: netdev, mac)`);
+          const mac = kv.get('mac');
+          nics.push({ netdev: n, mac: mac === undefined ? undefined : macOption(mac, `-device ${v}`), flag: `-device ${v}` });
         } else if (drv === 'virtio-rng-device') a.rng = true;
         else if (drv === 'virtio-serial-device' || drv === 'virtconsole') a.virtioConsole = true;
         else if (drv === 'loader') {
@@ -244,8 +335,50 @@ export function parseRunArgs(argv: string[]): RunArgs {
           const cpu = kv.get('cpu-num');
           if (cpu !== undefined && cpu !== '0') throw new UsageError(`-device ${v}: cpu-num=${cpu}: only the boot CPU (0) can be started at a loader address`);
           a.loaders.push({ file, addr, entry: cpu === '0' });
-        } else throw new UsageError(`-device ${drv}: unsupported device (supported: virtio-blk-device, virtio-rng-device, virtio-serial-device, virtconsole, loader)`);
+        } else throw new UsageError(`-device ${drv}: unsupported device (supported: virtio-blk-device, virtio-net-device, virtio-rng-device, virtio-serial-device, virtconsole, loader)`);
         i++;
+        break;
+      }
+      case '-netdev': {
+        const v = need(i, f);
+        const pairs = parseKeyValueList(v, f);
+        const type = pairs[0][0] === '' ? pairs[0][1] : undefined;
+        if (type !== 'user') throw new UsageError(`-netdev ${v}: ${type === undefined ? 'the type comes first' : `type '${type}' is not supported`} (nestvisor has the user-mode network: -netdev user,id=ID)`);
+        const id = pairs.find(([k]) => k === 'id')?.[1];
+        if (!id) throw new UsageError(`-netdev ${v}: id=ID is required (for -device virtio-net-device,netdev=ID)`);
+        if (netdevs.has(id)) throw new UsageError(`-netdev ${v}: a netdev with id '${id}' was already given`);
+        netdevs.set(id, { spec: parseUserNetdev(pairs.slice(1).filter(([k]) => k !== 'id'), `-netdev ${v}`), used: false });
+        i++;
+        break;
+      }
+      case '-nic': {
+        // -nic TYPE[,model=M][,mac=MAC][,netdev options]: a netdev and its NIC in one flag.
+        const v = need(i, f);
+        i++;
+        const pairs = parseKeyValueList(v, f);
+        const type = pairs[0][0] === '' ? pairs[0][1] : undefined;
+        if (type === 'none') break;
+        if (type !== 'user') throw new UsageError(`-nic ${v}: ${type === undefined ? 'the type comes first' : `type '${type}' is not supported`} (use -nic user[,mac=MAC][,hostfwd=...])`);
+        const model = pairs.find(([k]) => k === 'model')?.[1];
+        if (model !== undefined && model !== 'virtio-net-device' && model !== 'virtio') throw new UsageError(`-nic ${v}: model=${model} is not supported (the virt machine's NIC is virtio-net-device)`);
+        const mac = pairs.find(([k]) => k === 'mac')?.[1];
+        nics.push({ netdev: parseUserNetdev(pairs.slice(1), `-nic ${v}`, ['model', 'mac', 'id']), mac: mac === undefined ? undefined : macOption(mac, `-nic ${v}`) });
+        break;
+      }
+      case '--network':
+      case '-n': {
+        // kvmtool: --network mode=user[,guest_mac=MAC] (mode=none: no NIC).
+        const v = need(i, f);
+        i++;
+        const kv = parseKeyValues(v, f);
+        for (const k of kv.keys()) if (!['mode', 'guest_mac', 'trans'].includes(k)) throw new UsageError(`${f} ${v}: option '${k}' is not supported (known: mode=user|none, guest_mac=MAC)`);
+        const mode = kv.get('mode') ?? 'user';
+        const trans = kv.get('trans');
+        if (trans !== undefined && trans !== 'mmio') throw new UsageError(`${f} ${v}: trans=${trans} is not supported (the virt machine has virtio-mmio)`);
+        if (mode === 'none') break;
+        if (mode !== 'user') throw new UsageError(`${f} ${v}: mode=${mode} is not supported (use mode=user)`);
+        const mac = kv.get('guest_mac');
+        nics.push({ netdev: { kind: 'user', hostfwd: [] }, mac: mac === undefined ? undefined : macOption(mac, `${f} ${v}`) });
         break;
       }
       case '--disk':
@@ -360,6 +493,19 @@ export function parseRunArgs(argv: string[]): RunArgs {
     d.used = true;
     a.disks.push({ path: d.path, readOnly: d.readOnly });
   }
+  for (const d of nics) {
+    if (typeof d.netdev !== 'string') {
+      a.nics.push(d as NicSpec);
+      continue;
+    }
+    const n = netdevs.get(d.netdev);
+    const flag = (d as { flag: string }).flag;
+    if (n === undefined) throw new UsageError(`${flag}: no -netdev with id=${d.netdev}`);
+    if (n.used) throw new UsageError(`${flag}: netdev '${d.netdev}' is already used by another NIC`);
+    n.used = true;
+    a.nics.push({ netdev: n.spec, mac: d.mac });
+  }
+  for (const [id, n] of netdevs) if (!n.used) throw new UsageError(`-netdev id=${id}: not attached to a NIC (add -device virtio-net-device,netdev=${id})`);
   for (const [id, d] of drives) if (!d.used) throw new UsageError(`-drive id=${id}: not attached to a device (add -device virtio-blk-device,drive=${id})`);
   const paths = new Set<string>();
   for (const d of a.disks) {

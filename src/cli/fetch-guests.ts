@@ -34,7 +34,23 @@ const debs = join(cache, 'debs');
 const extracted = join(cache, 'extract');
 
 /** The modules /init loads (file names in the kernel's module tree); their dependencies are added. */
-export const WANTED_MODULES = ['virtio_mmio.ko', 'virtio_blk.ko', 'virtio_console.ko', 'virtio-rng.ko'];
+export const WANTED_MODULES = ['virtio_mmio.ko', 'virtio_blk.ko', 'virtio_console.ko', 'virtio-rng.ko', 'virtio_net.ko'];
+
+/**
+ * The script busybox udhcpc runs with the lease (`udhcpc -s`): $1 is the event, the lease
+ * comes in the environment ($interface, $ip, $subnet, $router, $dns).
+ */
+export const UDHCPC_SCRIPT = `#!/bin/sh
+case "$1" in
+  deconfig) ifconfig "$interface" 0.0.0.0 ;;
+  bound|renew)
+    ifconfig "$interface" "$ip" netmask "$subnet"
+    [ -n "$router" ] && route add default gw "$router" dev "$interface"
+    : > /etc/resolv.conf
+    for d in $dns; do echo "nameserver $d" >> /etc/resolv.conf; done ;;
+esac
+exit 0
+`;
 
 let step = 0;
 const STEPS = 7;
@@ -170,6 +186,12 @@ ls /sys/bus/virtio/devices 2>/dev/null
 cat /proc/interrupts
 date
 free
+if [ -e /sys/class/net/eth0 ]; then
+  echo "nestvisor-init: eth0: asking for an address (DHCP)"
+  ip link set lo up
+  ip link set eth0 up
+  udhcpc -i eth0 -n -q -t 3 -T 2 -s /etc/udhcpc.script && ip -4 addr show eth0 | grep inet
+fi
 if grep -q nestvisor.shell /proc/cmdline; then
   echo "nestvisor-init: nestvisor.shell given: starting a shell (exit to power off)"
   sh
@@ -248,7 +270,10 @@ function main(argv: string[]): void {
 
   progress('building the initramfs');
   const busybox = new Uint8Array(readFileSync(join(bdir, 'bin', 'busybox')));
-  const initrd = busyboxInitramfs({ busybox, init: initScript(modules.map((m) => `/${m.path}`)), modules, gzip: true });
+  const initrd = busyboxInitramfs({
+    busybox, init: initScript(modules.map((m) => `/${m.path}`)), modules, gzip: true,
+    extra: [{ type: 'dir', path: 'etc' }, { type: 'file', path: 'etc/udhcpc.script', data: new TextEncoder().encode(UDHCPC_SCRIPT), mode: 0o755 }],
+  });
   const entries = readCpio(new Uint8Array(gunzipSync(initrd)), 'initramfs');
   if (!entries.some((e) => e.name === 'init') || !entries.some((e) => e.name === 'bin/busybox')) throw new FetchError('the initramfs lacks /init or busybox');
   writeFileSync(join(cache, 'initramfs.cpio.gz'), initrd);

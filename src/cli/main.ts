@@ -8,13 +8,14 @@
 import { existsSync, openSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseRunArgs, UsageError } from './args.js';
+import { parseRunArgs, UsageError, type UserNetdevSpec } from './args.js';
 import { gunzipSync } from 'node:zlib';
 import { VirtMachine, EXIT_CODES, readInput, type MachineResult } from '../vmm/machine.js';
 import { ImageError } from '../vmm/elf.js';
 import { SerialSocket, SerialSocketError } from '../vmm/serial-socket.js';
 import { isGzip } from '../vmm/linux-image.js';
 import { userMain } from './user.js';
+import { UserNetwork } from '../vmm/net/user.js';
 
 const USAGE = `usage: nestvisor run [options]
 QEMU-style:
@@ -29,6 +30,12 @@ QEMU-style:
   -drive file=F,if=none,format=raw,id=ID[,readonly=on]  a raw disk image ...
   -device virtio-blk-device,drive=ID                    ... attached as virtio-blk
   -device virtio-rng-device | virtconsole | loader,file=F,addr=A[,cpu-num=0]
+  -netdev user,id=ID[,hostfwd=tcp:[HADDR]:HPORT-[GADDR]:GPORT][,net=,host=,dns=,dhcpstart=]
+  -device virtio-net-device,netdev=ID[,mac=MAC]
+                      a NIC on the user-mode network: the guest (DHCP 10.0.2.15) reaches the
+                      host's network through a NAT of host sockets (TCP, UDP; ping of the
+                      gateway 10.0.2.2, which is the host's 127.0.0.1; DNS at 10.0.2.3)
+  -nic user[,mac=MAC][,hostfwd=...]   the same in one flag
   -serial stdio|file:PATH|none   where the PL011 goes (default stdio)
   -serial tcp:[HOST]:PORT[,server=on[,wait=off]] | unix:PATH[,server=on[,wait=off]]
                       the PL011 on a socket (legacy tcp::PORT,server,nowait too); a server
@@ -36,6 +43,7 @@ QEMU-style:
   -nographic          accepted (the console is always on stdio); Ctrl-A x quits, Ctrl-A h helps
   -no-reboot          a guest reset ends the run (exit code 3) instead of rebooting
 kvmtool-style: --kernel --initrd --params --cpus --mem --disk FILE --rng --console serial|virtio
+               --network mode=user[,guest_mac=MAC]
 nestvisor:
   --default-guest     run the bundled demo guest (tests/guests/hello)
   --max-insns N       stop after N instructions (exit code 4)
@@ -93,6 +101,7 @@ async function main(argv: string[]): Promise<number> {
     disks: args.disks,
     rng: args.rng,
     virtioConsole: args.virtioConsole,
+    nics: args.nics.map((n, k) => ({ backend: userNetwork(n.netdev, k), mac: n.mac })),
     onSerial: args.serial.kind === 'socket' ? (b) => serialSocket?.write(b) : serialFd < 0 ? undefined : (b) => {
       try {
         writeSync(serialFd, b);
@@ -109,6 +118,18 @@ async function main(argv: string[]): Promise<number> {
     noReboot: args.noReboot,
   });
 
+  // Host port forwards are listening (or the run ends here, naming the port that could not be bound).
+  try {
+    for (const nic of machine.nics) {
+      for (const b of await (nic.backend as UserNetwork).ready()) {
+        process.stderr.write(`nestvisor: hostfwd ${b.proto} ${b.hostAddr}:${b.hostPort} -> guest ${b.guestAddr}:${b.guestPort}\n`);
+      }
+    }
+  } catch (e) {
+    machine.close();
+    throw new UsageError((e as Error).message);
+  }
+
   // -serial tcp:/unix: the guest's console is the socket (stdin is not read, and there are no Ctrl-A escapes).
   if (args.serial.kind === 'socket') {
     const spec = args.serial;
@@ -120,9 +141,10 @@ async function main(argv: string[]): Promise<number> {
     try {
       res = await machine.run({ maxInsns: args.maxInsns });
     } finally {
+      machine.close();
       await serialSocket.close();
     }
-    return finish(args, res);
+    return finish(args, res, machine);
   }
 
   // The console: stdin goes to the guest, with QEMU's Ctrl-A escapes (x quits, h helps, a sends Ctrl-A).
@@ -162,19 +184,35 @@ async function main(argv: string[]): Promise<number> {
   try {
     res = await machine.run({ maxInsns: args.maxInsns });
   } finally {
+    machine.close();
     stdin.off('data', onData);
     if (tty) stdin.setRawMode(false);
     stdin.pause();
     stdin.unref?.();
   }
-  return finish(args, res);
+  return finish(args, res, machine);
+}
+
+/** The user-mode network behind NIC `k`; a bad address option is a command-line error. */
+function userNetwork(spec: UserNetdevSpec, k: number): UserNetwork {
+  try {
+    return new UserNetwork({ ...spec, log: (m: string) => process.stderr.write(`nestvisor: net${k}: ${m}\n`) });
+  } catch (e) {
+    throw new UsageError(`-netdev user (NIC ${k}): ${(e as Error).message}`);
+  }
 }
 
 /** Reports how the run ended (with --stats or the default guest) and gives the exit code. */
-function finish(args: ReturnType<typeof parseRunArgs>, res: MachineResult): number {
+function finish(args: ReturnType<typeof parseRunArgs>, res: MachineResult, machine: VirtMachine): number {
   if (args.stats || args.defaultGuest) {
     const mips = res.insns / res.seconds / 1e6;
     process.stderr.write(`nestvisor: guest ${res.end} after ${res.insns.toLocaleString('en-US')} instructions in ${res.seconds.toFixed(3)} s (${mips.toFixed(1)} MIPS)\n`);
+  }
+  if (args.stats) {
+    machine.nics.forEach((n, k) => {
+      const s = n.stats;
+      process.stderr.write(`nestvisor: net${k}: sent ${s.txFrames} frames (${s.txBytes} bytes), received ${s.rxFrames} (${s.rxBytes} bytes), ${s.rxDropped} dropped for want of receive buffers\n`);
+    });
   }
   if (res.message !== undefined && res.end !== 'poweroff') process.stderr.write(`nestvisor: ${res.message}\n`);
   return EXIT_CODES[res.end];

@@ -26,6 +26,8 @@ import { VirtioMmio, type VirtioDevice } from './virtio/mmio.js';
 import { VirtioBlk } from './virtio/blk.js';
 import { VirtioConsole } from './virtio/console.js';
 import { VirtioRng } from './virtio/rng.js';
+import { VirtioNet } from './virtio/net.js';
+import type { NetBackend } from './net/backend.js';
 import { attachTracer, type TraceOptions } from './trace.js';
 
 const MiB = 1024 * 1024;
@@ -63,6 +65,8 @@ export interface MachineOptions {
   virtioConsole?: boolean;
   /** Add a virtio-rng (default true). */
   rng?: boolean;
+  /** virtio-net NICs on these backends (the machine closes them in close()); MAC default 52:54:00:12:34:56, counting up. */
+  nics?: Array<{ backend: NetBackend; mac?: Uint8Array }>;
   /** Bytes the guest writes to its PL011 (and virtio console). */
   onSerial?: (bytes: Uint8Array) => void;
   /** Device problems worth a log line. */
@@ -128,6 +132,7 @@ export class VirtMachine {
   readonly transports: VirtioMmio[] = [];
   readonly blks: VirtioBlk[] = [];
   readonly console: VirtioConsole | null = null;
+  readonly nics: VirtioNet[] = [];
   /** Where the boot vCPU starts, and its x0. */
   entry = 0;
   x0 = 0;
@@ -163,6 +168,17 @@ export class VirtMachine {
       this.console = new VirtioConsole((bytes) => onSerial(bytes));
       devices.push(this.console);
     }
+    (o.nics ?? []).forEach((n, k) => {
+      const nic = new VirtioNet(n.backend, n.mac ?? Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56 + k));
+      // A frame from a host socket arrives between runs: wake the run loop if it sleeps.
+      const deliver = n.backend.onReceive!;
+      n.backend.onReceive = (frame) => {
+        deliver(frame);
+        this.wake?.();
+      };
+      this.nics.push(nic);
+      devices.push(nic);
+    });
     if (o.rng ?? true) devices.push(new VirtioRng());
 
     this.gic = new VGicV3({ vcpus: cpus });
@@ -279,6 +295,22 @@ export class VirtMachine {
     this.wake?.();
   }
 
+  /**
+   * While a NIC's backend waits on host sockets (a TCP connection, a UDP
+   * exchange), idle time passes in host time: skipping straight to the next
+   * timer would let the guest's retransmission and connect timeouts run out
+   * before the host has had time to answer.
+   */
+  private networkBusy(): boolean {
+    for (const n of this.nics) if (n.backend.busy?.()) return true;
+    return false;
+  }
+
+  /** Closes what the machine holds open on the host (the network backends' sockets). */
+  close(): void {
+    for (const n of this.nics) n.backend.close();
+  }
+
   /** Stops the run loop at its next turn (Ctrl-A x). */
   stop(end: MachineEnd = 'quit'): void {
     this.stopRequest = end;
@@ -322,7 +354,7 @@ export class VirtMachine {
       if (this.stopRequest !== null) return done(this.stopRequest);
       const used = this.insns;
       if (used >= maxInsns) return done('budget', `instruction budget of ${maxInsns} spent`);
-      const { vcpu, exit } = this.vm.run({ budget: Math.min(CHUNK, maxInsns - used), idleSleep: this.o.idleSleep === true });
+      const { vcpu, exit } = this.vm.run({ budget: Math.min(CHUNK, maxInsns - used), idleSleep: this.o.idleSleep === true || this.networkBusy() });
       switch (exit.reason) {
         case 'mmio':
           this.serveMmio(vcpu!, exit);

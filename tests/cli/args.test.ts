@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseRunArgs, parseSize, UsageError } from '../../src/cli/args.js';
+import { createServer, type AddressInfo } from 'node:net';
 
 test('QEMU-style flags parse', () => {
   const a = parseRunArgs(['-M', 'virt', '-cpu', 'cortex-a57', '-m', '256M', '-kernel', 'x.elf', '-nographic', '-d', 'in_asm,int', '-D', 'log.txt']);
@@ -77,6 +78,19 @@ test('-serial socket forms: tcp and unix, server and client, QEMU\'s legacy spel
   assert.deepEqual(serial('unix:/tmp/nv.sock'), { kind: 'socket', address: { path: '/tmp/nv.sock' }, server: false, wait: false, nodelay: false });
 });
 
+test('network flags: -netdev user + -device virtio-net-device, -nic user, kvmtool --network', () => {
+  const a = parseRunArgs(['-kernel', 'x', '-netdev', 'user,id=n0,hostfwd=tcp::2222-:22,hostfwd=udp:127.0.0.1:5353-10.0.2.15:53,dns=10.0.2.3,ipv6=off',
+    '-device', 'virtio-net-device,netdev=n0,mac=52:54:00:00:00:01', '-nic', 'user,model=virtio-net-device', '--network', 'mode=user,guest_mac=52:54:00:00:00:03', '-nic', 'none']);
+  assert.equal(a.nics.length, 3);
+  assert.deepEqual([...a.nics[0].mac!], [0x52, 0x54, 0, 0, 0, 1]);
+  assert.equal(a.nics[0].netdev.dns, '10.0.2.3');
+  assert.deepEqual(a.nics[0].netdev.hostfwd.map((h) => [h.proto, h.hostPort, h.guestPort]), [['tcp', 2222, 22], ['udp', 5353, 53]]);
+  assert.equal(a.nics[1].mac, undefined);
+  assert.deepEqual(a.nics[1].netdev, { kind: 'user', hostfwd: [] });
+  assert.deepEqual([...a.nics[2].mac!], [0x52, 0x54, 0, 0, 0, 3]);
+  assert.equal(parseRunArgs(['-kernel', 'x']).nics.length, 0, 'no NIC unless asked for');
+});
+
 const bad: Array<[string[], RegExp]> = [
   [['-kernel', 'x', '-cpu', 'cortex-a72'], /-cpu cortex-a72: unsupported CPU model/],
   [['-kernel', 'x', '-M', 'virt,gic-version=2'], /gic-version=2 is not supported/],
@@ -93,7 +107,18 @@ const bad: Array<[string[], RegExp]> = [
   [['-kernel', 'x', '-drive', 'file=a.img,if=none,format=qcow2,id=a'], /format=qcow2 is not supported/],
   [['-kernel', 'x', '-drive', 'file=a.img,if=none,id=a'], /-drive id=a: not attached to a device/],
   [['-kernel', 'x', '-device', 'virtio-blk-device,drive=nope'], /no -drive with id=nope/],
-  [['-kernel', 'x', '-device', 'virtio-net-device'], /-device virtio-net-device: unsupported device/],
+  [['-kernel', 'x', '-device', 'virtio-net-device'], /-device virtio-net-device: netdev=ID is required/],
+  [['-kernel', 'x', '-device', 'virtio-net-device,netdev=n0'], /no -netdev with id=n0/],
+  [['-kernel', 'x', '-netdev', 'user,id=n0'], /-netdev id=n0: not attached to a NIC/],
+  [['-kernel', 'x', '-netdev', 'tap,id=n0,ifname=tap0'], /type 'tap' is not supported/],
+  [['-kernel', 'x', '-netdev', 'user'], /id=ID is required/],
+  [['-kernel', 'x', '-netdev', 'user,id=n0,smb=/tmp', '-device', 'virtio-net-device,netdev=n0'], /option 'smb' is not supported/],
+  [['-kernel', 'x', '-netdev', 'user,id=n0,hostfwd=tcp::22', '-device', 'virtio-net-device,netdev=n0'], /hostfwd=tcp::22: /],
+  [['-kernel', 'x', '-netdev', 'user,id=n0,dns=10.0.2', '-device', 'virtio-net-device,netdev=n0'], /dns=10.0.2 is not an IPv4 address/],
+  [['-kernel', 'x', '-netdev', 'user,id=n0', '-device', 'virtio-net-device,netdev=n0', '-device', 'virtio-net-device,netdev=n0'], /netdev 'n0' is already used/],
+  [['-kernel', 'x', '-netdev', 'user,id=n0', '-device', 'virtio-net-device,netdev=n0,mac=01:02:03:04:05:06'], /multicast/],
+  [['-kernel', 'x', '-nic', 'user,model=e1000'], /model=e1000 is not supported/],
+  [['-kernel', 'x', '--network', 'mode=tap'], /mode=tap is not supported/],
   [['-kernel', 'x', '--kernel', 'y'], /--kernel y: conflicts with an earlier kernel \(x\)/],
   [['--default-guest', '-kernel', 'x'], /--default-guest conflicts with -kernel/],
   [['-append', 'quiet', '--default-guest'], /-append is only allowed with -kernel/],
@@ -128,4 +153,21 @@ test('the CLI exits with a clear message, not a stack trace, for a missing or ma
   const notElf = spawnSync(process.execPath, [cli, 'run', '-kernel', fileURLToPath(import.meta.url)], { encoding: 'utf8' });
   assert.equal(notElf.status, 2);
   assert.match(notElf.stderr, /^nestvisor: .*args\.test\.js: bad magic .*: not an arm64 Linux Image\n$/);
+});
+
+test('the CLI: a NIC on the default guest runs and exits (sockets closed); a host port in use is named with exit code 2', async () => {
+  const ok = spawnSync(process.execPath, [cli, 'run', '--default-guest', '--stats', '-nic', 'user,hostfwd=tcp:127.0.0.1:0-:22'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stderr, /hostfwd tcp 127\.0\.0\.1:\d+ -> guest 10\.0\.2\.15:22/);
+  assert.match(ok.stderr, /net0: sent 0 frames/, 'the bare-metal guest has no driver for the NIC');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const r = spawnSync(process.execPath, [cli, 'run', '--default-guest', '-netdev', `user,id=n0,hostfwd=tcp:127.0.0.1:${port}-:22`, '-device', 'virtio-net-device,netdev=n0'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, `nestvisor: hostfwd tcp:127.0.0.1:${port}-10.0.2.15:22: cannot listen: the host port is in use\n`);
+  } finally {
+    server.close();
+  }
 });

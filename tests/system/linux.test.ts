@@ -8,6 +8,10 @@
  *    computes on the host,
  *  - mounts a virtio-blk disk (an ext2 image made here with mke2fs -d), reads
  *    the file the test put there, writes one, syncs, unmounts;
+ *  - (-smp 1, with a virtio-net NIC on the user-mode network) gets an address
+ *    with busybox udhcpc, pings the gateway, and fetches and posts data over
+ *    HTTP to a server this test runs on the host's 127.0.0.1 (10.0.2.2 to the
+ *    guest): TCP through the NAT both ways, checked byte for byte;
  *  - (-smp 1) starts a shell that answers commands typed on stdin (PL011 input);
  *  - powers off; the test then finds the guest's file in the image.
  *
@@ -22,6 +26,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { readCpio, writeCpio, S_IFREG } from '../../src/vmm/cpio.js';
@@ -73,6 +79,23 @@ const sortedNumeric = (): string => lcg().sort((a, b) => a - b).map((v) => `${v}
 const floats = (): string[] => lcg().slice(0, 500).map((v) => (v / 7).toFixed(5));
 const sortedFloats = (): string => floats().sort((a, b) => Number(a) - Number(b)).map((v) => `${v}\n`).join('');
 
+/** What the guest fetches over HTTP: 300 KiB that md5sum checks (many TCP segments, several windows). */
+const BLOB = Buffer.from(Array.from({ length: 300 * 1024 }, (_, i) => (i * 2654435761) >>> 24));
+const POSTED = 'posted-by-the-guest';
+
+/** The network part of /init (for a machine with a NIC): DHCP, ping, HTTP GET and POST to the host. */
+const NET_SCRIPT = `if [ -e /sys/class/net/eth0 ]; then
+  ip link set lo up
+  ip link set eth0 up
+  if udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/udhcpc.script >/dev/null 2>&1; then echo "T:dhcp=$(ip -4 addr show eth0 | awk '/inet /{print $2}')"; else echo "T:dhcp-failed"; fi
+  echo "T:route=$(ip route | awk '/^default/{print $3}')"
+  ping -c 2 -W 5 10.0.2.2 >/dev/null 2>&1 && echo "T:ping=ok"
+  port=$(sed -n 's/.*nestvisor.port=\\([0-9]*\\).*/\\1/p' /proc/cmdline)
+  echo "T:wget=$(wget -q -O - http://10.0.2.2:$port/blob | md5sum)"
+  echo "T:post=$(wget -q -O - --post-data '${POSTED}' http://10.0.2.2:$port/echo)"
+fi
+`;
+
 function initScript(modules: string, shell: boolean): string {
   return `#!/bin/sh
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -101,6 +124,7 @@ if mount -t ext2 /dev/vda /mnt; then
 else
   echo "T:mount-failed"
 fi
+${NET_SCRIPT}
 ${shell ? 'echo "T:shell"\nsh\necho "T:shell-exited"' : ''}
 echo "T:poweroff"
 poweroff -f
@@ -174,9 +198,38 @@ function tagged(out: string): Map<string, string> {
   return m;
 }
 
-async function bootAndCheck(smp: number, shell: boolean): Promise<void> {
+/** An HTTP server on the host's loopback: GET /blob sends BLOB, POST /echo answers with the body it got. */
+async function httpServer(): Promise<{ port: number; posts: string[]; close: () => Promise<void> }> {
+  const posts: string[] = [];
+  const server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/blob') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': BLOB.length });
+      res.end(BLOB);
+      return;
+    }
+    if (req.method === 'POST' && req.url === '/echo') {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        posts.push(body);
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(`host-got-${body}`);
+      });
+      return;
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return { port, posts, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+async function bootAndCheck(smp: number, shell: boolean, net: boolean): Promise<void> {
   const g = JSON.parse(readFileSync(join(cache, 'guests.json'), 'utf8')) as { kernel: string };
   const dir = mkdtempSync(join(tmpdir(), `nestvisor-linux-${smp}-`));
+  const http = net ? await httpServer() : null;
   try {
     const hostText = `hello from the host, smp ${smp}`;
     const disk = makeDisk(dir, 'disk', hostText);
@@ -184,8 +237,9 @@ async function bootAndCheck(smp: number, shell: boolean): Promise<void> {
     let answered = '';
     const r = await boot(
       ['-M', 'virt,gic-version=3', '-cpu', 'cortex-a57', '-smp', String(smp), '-m', '512M', '-kernel', join(cache, g.kernel), '-initrd', initrd,
-        '-append', 'console=ttyAMA0 panic=-1', '-nographic', '-no-reboot', '--stats',
-        '-drive', `file=${disk},if=none,format=raw,id=hd0`, '-device', 'virtio-blk-device,drive=hd0'],
+        '-append', `console=ttyAMA0 panic=-1${http ? ` nestvisor.port=${http.port}` : ''}`, '-nographic', '-no-reboot', '--stats',
+        '-drive', `file=${disk},if=none,format=raw,id=hd0`, '-device', 'virtio-blk-device,drive=hd0',
+        ...(net ? ['-netdev', 'user,id=n0', '-device', 'virtio-net-device,netdev=n0'] : [])],
       (line, write) => {
         if (line === 'T:shell') write('echo "answer-$((6 * 7))-from-$(uname -m)"\nexit\n');
         if (/^answer-/.test(line)) answered = line.trim();
@@ -219,19 +273,28 @@ async function bootAndCheck(smp: number, shell: boolean): Promise<void> {
       assert.equal(answered, 'answer-42-from-aarch64', `the shell answered a command typed on stdin${ctx}`);
       assert.ok(t.has('shell-exited'));
     }
+    if (http) {
+      assert.equal(t.get('dhcp'), '10.0.2.15/24', `udhcpc got QEMU's first address from the user network's DHCP server${ctx}`);
+      assert.equal(t.get('route'), '10.0.2.2', 'the default route goes through the gateway');
+      assert.equal(t.get('ping'), 'ok', `the gateway answers ping${ctx}`);
+      assert.equal(t.get('wget'), createHash('md5').update(BLOB).digest('hex'), `the guest fetched ${BLOB.length} bytes from the host over TCP intact${ctx}`);
+      assert.deepEqual(http.posts, [POSTED], 'the host server got the guest\'s POST body');
+      assert.equal(t.get('post'), `host-got-${POSTED}`, 'and the guest got the answer');
+    } else assert.ok(!t.has('dhcp') && !t.has('dhcp-failed'), 'no NIC, no network setup');
     assert.ok(t.has('poweroff'));
     assert.match(r.err, /guest poweroff after [\d,]+ instructions/);
     const insns = /after ([\d,]+) instructions in ([\d.]+) s/.exec(r.err);
     process.stdout.write(`# linux -smp ${smp}: ${insns?.[1]} instructions, ${insns?.[2]} s in the guest, ${r.seconds.toFixed(1)} s wall\n`);
   } finally {
+    await http?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-test('Linux boots with -smp 1 to init: FP/SIMD userland, virtio-blk write reaches the image, shell on stdin', { skip, timeout: 300_000 }, async () => {
-  await bootAndCheck(1, true);
+test('Linux boots with -smp 1 to init: FP/SIMD userland, virtio-blk write reaches the image, DHCP/ping/HTTP over virtio-net, shell on stdin', { skip, timeout: 300_000 }, async () => {
+  await bootAndCheck(1, true, true);
 });
 
 test('Linux boots with -smp 2: both CPUs in /proc/cpuinfo, the same userland results', { skip, timeout: 300_000 }, async () => {
-  await bootAndCheck(2, false);
+  await bootAndCheck(2, false, false);
 });

@@ -13,6 +13,8 @@ import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '..
 import { SECTOR, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, VIRTIO_BLK_S_UNSUPP, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VirtioBlk } from '../../src/vmm/virtio/blk.js';
 import { VirtioConsole } from '../../src/vmm/virtio/console.js';
 import { VirtioRng } from '../../src/vmm/virtio/rng.js';
+import { VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS, VIRTIO_NET_HDR_LEN, VirtioNet, parseMac } from '../../src/vmm/virtio/net.js';
+import type { NetBackend } from '../../src/vmm/net/backend.js';
 
 const BASE = 0x4000_0000;
 
@@ -526,4 +528,66 @@ test('virtio-mmio: a device sees DRIVER_OK once, with the negotiated features, a
   drv.w(REG.QueueNotify, 0);
   drv.w(REG.QueueNotify, 7); // no such queue
   assert.deepEqual(events, ['reset', `activate ${(MODERN | bit(3)).toString(16)}`, 'notify 0']);
+});
+
+test('virtio-net: MAC and link status in config space; transmitted frames lose their header; received ones get num_buffers = 1', () => {
+  const sent: Uint8Array[] = [];
+  const backend: NetBackend = { send: (f) => sent.push(f), onReceive: null, close: () => {} };
+  const mac = parseMac('52:54:00:ab:cd:ef');
+  const net = new VirtioNet(backend, mac, { queueSize: 8 });
+  const mem = new FakeMemory();
+  const drv = new Driver(new VirtioMmio(net, mem), mem);
+  assert.equal(drv.r(REG.DeviceID), 1);
+  const offered = drv.deviceFeatures();
+  assert.ok(offered & bit(VIRTIO_NET_F_MAC) && offered & bit(VIRTIO_NET_F_STATUS));
+  assert.deepEqual([0, 1, 2, 3, 4, 5].map((i) => drv.dev.read(REG.Config + i, 1, { value: 0 })), [...mac]);
+  assert.equal(drv.dev.read(REG.Config + 6, 2, { value: 0 }), 1, 'VIRTIO_NET_S_LINK_UP');
+  backend.onReceive!(new Uint8Array(60)); // no driver yet: nobody to receive it
+  assert.ok(drv.init(MODERN | bit(VIRTIO_NET_F_MAC) | bit(VIRTIO_NET_F_STATUS), [8, 8]));
+
+  // Transmit: the header and the frame in separate descriptors, as Linux posts them.
+  const hdr = mem.alloc(VIRTIO_NET_HDR_LEN);
+  const frame = Uint8Array.from({ length: 60 }, (_, i) => i + 1);
+  const fa = mem.alloc(60);
+  mem.write(fa, frame);
+  drv.add(1, [{ addr: hdr, len: VIRTIO_NET_HDR_LEN }, { addr: fa, len: 60 }]);
+  assert.deepEqual(sent, [frame]);
+  assert.deepEqual(drv.used(1), [{ id: 0, len: 0 }]);
+  drv.add(1, [{ addr: hdr, len: 8 }]); // shorter than the header: an error, not a frame
+  assert.equal(sent.length, 1);
+  assert.equal(net.stats.txErrors, 1);
+
+  // Receive: held until the driver posts a buffer, then header + frame.
+  const incoming = Uint8Array.from({ length: 42 }, (_, i) => 0x80 + i);
+  backend.onReceive!(incoming);
+  assert.equal(net.stats.rxFrames, 0);
+  const rx = mem.alloc(1526);
+  drv.ack(); // the transmit interrupt
+  drv.irq.length = 0;
+  drv.add(0, [{ addr: rx, len: 1526, write: true }]);
+  assert.deepEqual(drv.used(0), [{ id: 0, len: VIRTIO_NET_HDR_LEN + 42 }]);
+  const got = mem.read(rx, VIRTIO_NET_HDR_LEN + 42);
+  assert.deepEqual([...got.subarray(0, VIRTIO_NET_HDR_LEN)], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0]);
+  assert.deepEqual(got.subarray(VIRTIO_NET_HDR_LEN), incoming);
+  assert.ok(drv.irq.includes(true));
+
+  // A buffer too small for the frame comes back empty; the frame is dropped and counted.
+  const small = mem.alloc(20);
+  drv.add(0, [{ addr: small, len: 20, write: true }]);
+  backend.onReceive!(incoming);
+  assert.deepEqual(drv.used(0), [{ id: 1, len: 0 }]);
+  assert.equal(net.stats.rxDropped, 1);
+
+  // Without receive buffers at most 512 frames wait; the oldest go first.
+  for (let k = 0; k < 600; k++) backend.onReceive!(Uint8Array.of(k & 0xff, k >> 8));
+  assert.equal(net.stats.rxDropped, 1 + 88);
+  const rx2 = mem.alloc(64);
+  drv.add(0, [{ addr: rx2, len: 64, write: true }]);
+  assert.deepEqual([...mem.read(rx2 + VIRTIO_NET_HDR_LEN, 2)], [88, 0], 'the oldest frame kept is the 89th');
+});
+
+test('virtio-net: parseMac refuses what is not a unicast MAC', () => {
+  assert.deepEqual([...parseMac('52:54:00:12:34:56')], [0x52, 0x54, 0, 0x12, 0x34, 0x56]);
+  assert.throws(() => parseMac('52:54:00:12:34'), /not a MAC address/);
+  assert.throws(() => parseMac('01:00:5e:00:00:01'), /multicast/);
 });
