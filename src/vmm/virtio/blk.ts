@@ -102,13 +102,7 @@ export class VirtioBlk implements VirtioDevice {
   queueNotify(index: number): void {
     const ctx = this.ctx;
     if (ctx === null || index !== 0) return;
-    const q = ctx.queues[0];
-    let used = false;
-    for (let c = q.pop(); c !== null; c = q.pop()) {
-      q.push(c.head, this.handle(c));
-      used = true;
-    }
-    if (used) ctx.signalUsed(0);
+    ctx.serve(0, (c) => this.handle(c));
   }
 
   /** Runs one request; returns the number of bytes written into the chain. */

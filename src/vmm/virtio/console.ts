@@ -75,39 +75,20 @@ export class VirtioConsole implements VirtioDevice {
   }
 
   private drainTx(): void {
-    const ctx = this.ctx;
-    if (ctx === null) return;
-    const q = ctx.queues[TX];
-    let used = false;
-    for (let c = q.pop(); c !== null; c = q.pop()) {
+    this.ctx?.serve(TX, (c, q) => {
       const data = q.readFrom(c);
       if (data.length) this.onOutput(data);
-      q.push(c.head, 0);
-      used = true;
-    }
-    if (used) ctx.signalUsed(TX);
+      return 0;
+    });
   }
 
   private fillRx(): void {
-    const ctx = this.ctx;
-    if (ctx === null || this.pendingInput.length === 0) return;
-    const q = ctx.queues[RX];
-    if (!q.ready) return;
-    let used = false;
-    while (this.pendingInput.length > 0) {
-      const c = q.pop();
-      if (c === null) break;
-      if (c.writableLength === 0) {
-        q.push(c.head, 0);
-        used = true;
-        continue;
-      }
+    this.ctx?.serve(RX, (c, q) => {
+      if (c.writableLength === 0) return 0;
       const n = Math.min(c.writableLength, this.pendingInput.length);
       const written = q.writeTo(c, Uint8Array.from(this.pendingInput.slice(0, n)));
       this.pendingInput.splice(0, written);
-      q.push(c.head, written);
-      used = true;
-    }
-    if (used) ctx.signalUsed(RX);
+      return written;
+    }, () => this.pendingInput.length > 0);
   }
 }

@@ -12,7 +12,7 @@
  * tree; a rising level is the edge.
  */
 import type { MmioDevice } from '../../cpu/bus.js';
-import { Virtqueue, VirtqueueError, type GuestMemory } from './queue.js';
+import { Virtqueue, VirtqueueError, type DescriptorChain, type GuestMemory } from './queue.js';
 
 export { Virtqueue, VirtqueueError, type GuestMemory, type DescriptorChain } from './queue.js';
 
@@ -76,6 +76,13 @@ export interface VirtioContext {
   readonly features: bigint;
   /** Call after pushing used buffers on `queue`: interrupts the driver if it asked for it. */
   signalUsed(queue: number): void;
+  /**
+   * The loop of every device: while `more()` (default: always) and the driver
+   * has made a chain available on `queue`, gives it to `handle`, which
+   * returns how many bytes it wrote into it; each chain goes back to the used
+   * ring, and the driver is interrupted once at the end if it asked for it.
+   */
+  serve(queue: number, handle: (chain: DescriptorChain, q: Virtqueue) => number, more?: () => boolean): void;
   /** The device's config space changed (ConfigGeneration moves, config interrupt). */
   configChanged(): void;
   /** Unrecoverable device error: sets DEVICE_NEEDS_RESET and tells the driver. */
@@ -267,6 +274,7 @@ export class VirtioMmio implements MmioDevice {
       queues: this.queues,
       features: this.driverFeatures,
       signalUsed: (i) => this.signalUsed(i),
+      serve: (i, handle, more) => this.serve(i, handle, more),
       configChanged: () => this.configChanged(),
       fail: (m) => this.fail(m),
     };
@@ -282,6 +290,19 @@ export class VirtioMmio implements MmioDevice {
       if (e instanceof VirtqueueError) this.fail(e.message);
       else throw e;
     }
+  }
+
+  private serve(index: number, handle: (chain: DescriptorChain, q: Virtqueue) => number, more: () => boolean = () => true): void {
+    const q = this.queues[index];
+    if (!q || !q.ready) return;
+    let used = false;
+    while (more()) {
+      const c = q.pop();
+      if (c === null) break;
+      q.push(c.head, handle(c, q));
+      used = true;
+    }
+    if (used) this.signalUsed(index);
   }
 
   /** Raises the used-buffer interrupt if the driver of `queue` wants one. */

@@ -110,34 +110,21 @@ export class VirtioNet implements VirtioDevice {
   }
 
   private drainTx(): void {
-    const ctx = this.ctx;
-    if (ctx === null) return;
-    const q = ctx.queues[TX];
-    if (!q.ready) return;
-    let used = false;
-    for (let c = q.pop(); c !== null; c = q.pop()) {
-      if (c.readableLength < VIRTIO_NET_HDR_LEN || c.readableLength > VIRTIO_NET_HDR_LEN + MAX_TX_FRAME) this.stats.txErrors++;
-      else {
-        const frame = q.readFrom(c, VIRTIO_NET_HDR_LEN);
-        this.stats.txFrames++;
-        this.stats.txBytes += frame.length;
-        this.backend.send(frame);
+    this.ctx?.serve(TX, (c, q) => {
+      if (c.readableLength < VIRTIO_NET_HDR_LEN || c.readableLength > VIRTIO_NET_HDR_LEN + MAX_TX_FRAME) {
+        this.stats.txErrors++;
+        return 0;
       }
-      q.push(c.head, 0);
-      used = true;
-    }
-    if (used) ctx.signalUsed(TX);
+      const frame = q.readFrom(c, VIRTIO_NET_HDR_LEN);
+      this.stats.txFrames++;
+      this.stats.txBytes += frame.length;
+      this.backend.send(frame);
+      return 0;
+    });
   }
 
   private fillRx(): void {
-    const ctx = this.ctx;
-    if (ctx === null || this.backlog.length === 0) return;
-    const q = ctx.queues[RX];
-    if (!q.ready) return;
-    let used = false;
-    while (this.backlog.length > 0) {
-      const c = q.pop();
-      if (c === null) break;
+    this.ctx?.serve(RX, (c, q) => {
       const frame = this.backlog.shift()!;
       const buf = new Uint8Array(VIRTIO_NET_HDR_LEN + frame.length);
       buf[10] = 1; // num_buffers
@@ -145,14 +132,11 @@ export class VirtioNet implements VirtioDevice {
       if (c.writableLength < buf.length) {
         // Too small for the frame: returned unused (length 0), the frame is lost.
         this.stats.rxDropped++;
-        q.push(c.head, 0);
-      } else {
-        q.push(c.head, q.writeTo(c, buf));
-        this.stats.rxFrames++;
-        this.stats.rxBytes += frame.length;
+        return 0;
       }
-      used = true;
-    }
-    if (used) ctx.signalUsed(RX);
+      this.stats.rxFrames++;
+      this.stats.rxBytes += frame.length;
+      return q.writeTo(c, buf);
+    }, () => this.backlog.length > 0);
   }
 }

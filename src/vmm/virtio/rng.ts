@@ -38,14 +38,10 @@ export class VirtioRng implements VirtioDevice {
   queueNotify(index: number): void {
     const ctx = this.ctx;
     if (ctx === null || index !== 0) return;
-    const q = ctx.queues[0];
-    let used = false;
-    for (let c = q.pop(); c !== null; c = q.pop()) {
+    ctx.serve(0, (c, q) => {
       const buf = new Uint8Array(Math.min(c.writableLength, MAX_PER_REQUEST));
       this.fill(buf);
-      q.push(c.head, q.writeTo(c, buf));
-      used = true;
-    }
-    if (used) ctx.signalUsed(0);
+      return q.writeTo(c, buf);
+    });
   }
 }
