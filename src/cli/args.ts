@@ -22,6 +22,8 @@ export interface RunArgs {
   log: Set<string>;
   /** -D: log file (default stderr). */
   logFile?: string;
+  /** --exit-trace FILE: a Perfetto/Chrome trace of every vCPU's exits and sleeps (vmm/exit-trace.ts). */
+  exitTrace?: string;
   /**
    * The system counter: 'icount' (default) advances with retired instructions,
    * so runs are repeatable; 'host' follows host time (QEMU's default; here `-rtc clock=host`).
@@ -480,6 +482,10 @@ export function parseRunArgs(argv: string[]): RunArgs {
       }
       case '-D':
         a.logFile = need(i, f);
+        i++;
+        break;
+      case '--exit-trace':
+        a.exitTrace = need(i, f);
         i++;
         break;
       default:

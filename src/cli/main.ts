@@ -16,6 +16,7 @@ import { SerialSocket, SerialSocketError } from '../vmm/serial-socket.js';
 import { isGzip } from '../vmm/linux-image.js';
 import { userMain } from './user.js';
 import { UserNetwork } from '../vmm/net/user.js';
+import { ExitTrace } from '../vmm/exit-trace.js';
 
 const USAGE = `usage: nestvisor run [options]
 QEMU-style:
@@ -50,6 +51,8 @@ nestvisor:
   --stats             print instruction count and speed when the guest ends
   -d ITEMS            log in_asm, exec, int (comma-separated, as QEMU's -d)
   -D FILE             write the -d log to FILE instead of stderr
+  --exit-trace FILE   write a trace of every vCPU's exits, traps and WFI sleeps on the guest's
+                      clock, with exits/ms counters (JSON: open it in ui.perfetto.dev)
   -icount shift=N[,sleep=on|off]
                       deterministic virtual time, 2^N ns per instruction (default 16 ns);
                       sleep=on: time in which every vCPU idles passes in host time
@@ -118,6 +121,21 @@ async function main(argv: string[]): Promise<number> {
     noReboot: args.noReboot,
   });
 
+  let exitTrace: ExitTrace | null = null;
+  if (args.exitTrace !== undefined) {
+    try {
+      exitTrace = ExitTrace.toFile(machine.vm, args.exitTrace);
+    } catch (e) {
+      machine.close();
+      throw new UsageError(`--exit-trace ${args.exitTrace}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`);
+    }
+  }
+  const endTrace = (): void => {
+    if (exitTrace === null) return;
+    exitTrace.close();
+    process.stderr.write(`nestvisor: exit trace: ${exitTrace.written.toLocaleString('en-US')} events in ${args.exitTrace}${exitTrace.dropped ? ` (${exitTrace.dropped.toLocaleString('en-US')} more not written)` : ''}; open it in ui.perfetto.dev\n`);
+  };
+
   // Host port forwards are listening (or the run ends here, naming the port that could not be bound).
   try {
     for (const nic of machine.nics) {
@@ -142,6 +160,7 @@ async function main(argv: string[]): Promise<number> {
       res = await machine.run({ maxInsns: args.maxInsns });
     } finally {
       machine.close();
+      endTrace();
       await serialSocket.close();
     }
     return finish(args, res, machine);
@@ -185,6 +204,7 @@ async function main(argv: string[]): Promise<number> {
     res = await machine.run({ maxInsns: args.maxInsns });
   } finally {
     machine.close();
+    endTrace();
     stdin.off('data', onData);
     if (tty) stdin.setRawMode(false);
     stdin.pause();

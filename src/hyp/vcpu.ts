@@ -196,6 +196,20 @@ export class Vcpu {
     return this.counters;
   }
 
+  /**
+   * Called at each counted event (an exit and what L0 did with it, a WFI, a
+   * wake-up...) with the counter's index in STAT_NAMES and what it concerns:
+   * the IPA of an MMIO access, the function id of an HVC/SMC, the ESR_EL2 of
+   * a system-register trap, else -1. For tracers (vmm/exit-trace.ts); while
+   * it is null an event costs one array increment.
+   */
+  onStat: ((vcpu: Vcpu, stat: number, arg: number) => void) | null = null;
+
+  private count(s: Stat, arg = -1): void {
+    this.counters[s]++;
+    if (this.onStat !== null) this.onStat(this, s, arg);
+  }
+
   // ---- Registers (API edge: BigInt) ---------------------------------------------
 
   /** Whether the PE is stopped at EL2 (after an exit): the guest's PC/PSTATE are then in ELR_EL2/SPSR_EL2 and its SPs banked. */
@@ -447,7 +461,7 @@ export class Vcpu {
       left -= pe.icount - start;
       if (r === RunExit.El2) {
         left--;
-        this.counters[Stat.Exits]++;
+        this.count(Stat.Exits);
         const c = this.handleEl2();
         if (c !== Slice.Continue) return c;
         if (left <= 0) return Slice.Preempted;
@@ -456,7 +470,7 @@ export class Vcpu {
       if (r === RunExit.Wfi) {
         // WFI without the TWI trap (not used by L0, but a PE may report it): the same as a trapped WFI, already past it.
         pe.waiting = false;
-        this.counters[Stat.Wfi]++;
+        this.count(Stat.Wfi);
         this.sleeping = true;
         if (!this.wakeup()) return Slice.Sleep;
         if (left <= 0) return Slice.Preempted;
@@ -477,7 +491,7 @@ export class Vcpu {
     if (!pending) return false;
     this.kicked = false;
     this.sleeping = false;
-    this.counters[Stat.Wakeup]++;
+    this.count(Stat.Wakeup);
     return true;
   }
 
@@ -538,7 +552,7 @@ export class Vcpu {
     const pe = this.pe;
     const vec = pe.el2Vector;
     if (vec === VECTOR_IRQ) {
-      this.counters[Stat.Irq]++;
+      this.count(Stat.Irq);
       this.syncTimers();
       return Slice.Continue;
     }
@@ -552,10 +566,10 @@ export class Vcpu {
     const esr = pe.sr[2 * SR_ESR_EL2];
     switch (esr >>> 26) {
       case EC.HVC64:
-        this.counters[Stat.Hvc]++;
+        this.count(Stat.Hvc, pe.x[0] >>> 0);
         return this.handleHypercall(esr, false);
       case EC.SMC64:
-        this.counters[Stat.Smc]++;
+        this.count(Stat.Smc, pe.x[0] >>> 0);
         this.advancePc();
         return this.handleHypercall(esr, true);
       case EC.DABT_LOWER:
@@ -563,27 +577,27 @@ export class Vcpu {
       case EC.IABT_LOWER:
         return this.handleInsnAbort(esr);
       case EC.SYS64:
-        this.counters[Stat.Sysreg]++;
+        this.count(Stat.Sysreg, esr >>> 0);
         return this.handleSysreg(esr);
       case EC.WFX:
         this.advancePc();
         if (esr & 1) {
-          this.counters[Stat.Wfe]++;
+          this.count(Stat.Wfe);
           return Slice.Yield;
         }
-        this.counters[Stat.Wfi]++;
+        this.count(Stat.Wfi);
         this.sleeping = true;
         return this.wakeup() ? Slice.Continue : Slice.Sleep;
       case EC.BRK64:
         if (this.debugBreakpoints) {
-          this.counters[Stat.Debug]++;
+          this.count(Stat.Debug);
           this.exit = { reason: 'debug', kind: 'breakpoint', pc: pe.readSysreg('ELR_EL2'), imm: esr & 0xffff };
           return Slice.Exit;
         }
         break;
     }
     // Anything else L0 does not handle (KVM's kvm_handle_unknown_ec): UNDEFINED for the guest.
-    this.counters[Stat.UndefInjected]++;
+    this.count(Stat.UndefInjected);
     injectUndefined(pe);
     return Slice.Continue;
   }
@@ -597,7 +611,7 @@ export class Vcpu {
   }
 
   private internalError(message: string): Slice {
-    this.counters[Stat.InternalError]++;
+    this.count(Stat.InternalError);
     this.exit = { reason: 'internal-error', message: `vCPU ${this.index}: ${message}` };
     return Slice.Exit;
   }
@@ -611,7 +625,7 @@ export class Vcpu {
     const imm = esr & 0xffff;
     const vm = this.vm;
     if (vm.forwardCount !== 0 && vm.forwards(fn)) {
-      this.counters[Stat.HypercallExit]++;
+      this.count(Stat.HypercallExit);
       const args: bigint[] = [];
       for (let i = 1; i <= 6; i++) args.push(pe.getX(i));
       this.exit = { reason: 'hypercall', conduit: smc ? 'smc' : 'hvc', imm, functionId: fn, args };
@@ -621,29 +635,29 @@ export class Vcpu {
       // SMCCC calls use #0; other immediates are not calls L0 knows.
       x[0] = -1;
       x[1] = -1;
-      this.counters[Stat.HypercallUnknown]++;
+      this.count(Stat.HypercallUnknown);
       return Slice.Continue;
     }
     const action = psciCall(vm.psciView, this.index, fn, x);
     switch (action) {
       case PsciAction.None:
-        this.counters[Stat.Psci]++;
+        this.count(Stat.Psci);
         return Slice.Continue;
       case PsciAction.Unknown:
-        this.counters[Stat.HypercallUnknown]++;
+        this.count(Stat.HypercallUnknown);
         return Slice.Continue;
       case PsciAction.CpuOff:
-        this.counters[Stat.Psci]++;
+        this.count(Stat.Psci);
         this.power = PowerState.Off;
         this.sleeping = false;
         return Slice.Off;
       case PsciAction.Suspend:
-        this.counters[Stat.Psci]++;
+        this.count(Stat.Psci);
         this.sleeping = true;
         return this.wakeup() ? Slice.Continue : Slice.Sleep;
       case PsciAction.SystemOff:
       case PsciAction.SystemReset:
-        this.counters[Stat.SystemEvent]++;
+        this.count(Stat.SystemEvent);
         vm.raiseEvent({ reason: 'system-event', type: action === PsciAction.SystemOff ? 'shutdown' : 'reset' }, this);
         this.exit = vm.event!;
         return Slice.Exit;
@@ -673,7 +687,7 @@ export class Vcpu {
   }
 
   private injectAbortAtFar(instruction: boolean): void {
-    this.counters[Stat.AbortInjected]++;
+    this.count(Stat.AbortInjected);
     injectAbort(this.pe, this.pe.readSysreg('FAR_EL2'), instruction);
   }
 
@@ -685,7 +699,7 @@ export class Vcpu {
       const slot = this.vm.findSlot(ipa);
       if (slot !== null) {
         this.vm.mapFault(slot, ipa);
-        this.counters[Stat.Stage2Fault]++;
+        this.count(Stat.Stage2Fault, ipa);
         return Slice.Continue;
       }
     }
@@ -709,7 +723,7 @@ export class Vcpu {
     if (t === 0x04 || t === 0x08) {
       if (slot !== null) {
         vm.mapFault(slot, ipa);
-        this.counters[Stat.Stage2Fault]++;
+        this.count(Stat.Stage2Fault, ipa);
         return Slice.Continue;
       }
       // A stage-1 table walk into something that is not memory: the walk takes an external abort.
@@ -750,7 +764,7 @@ export class Vcpu {
       fromSyndrome(a, esr);
       a.ipa = ipa;
     } else {
-      this.counters[Stat.MmioDecoded]++;
+      this.count(Stat.MmioDecoded);
       const why = this.decodeFaulting(a);
       if (why !== null) return this.internalError(`cannot emulate the MMIO access at IPA 0x${ipa.toString(16)} (PC 0x${pe.readSysreg('ELR_EL2').toString(16)}): ${why}`);
       // Element addresses: the IPA page of the fault plus the VA's page offset; the whole access must lie in that page.
@@ -764,7 +778,7 @@ export class Vcpu {
     a.index = 0;
     if (a.isWrite) for (let k = 0; k < a.count; k++) readStoreData(a, pe.x, k);
     if (toGic) {
-      this.counters[Stat.MmioVgic]++;
+      this.count(Stat.MmioVgic, a.ipa);
       for (let k = 0; k < a.count; k++) {
         const addr = a.ipa + k * a.size;
         if (a.isWrite) gic!.mmioWrite(this.index, addr, a.size, a.data[2 * k], a.data[2 * k + 1]);
@@ -801,12 +815,12 @@ export class Vcpu {
     const k = a.index;
     const addr = BigInt(a.ipa + k * a.size);
     if (a.isWrite) {
-      this.counters[Stat.MmioWrite]++;
+      this.count(Stat.MmioWrite, a.ipa + k * a.size);
       const data = (BigInt(a.data[2 * k + 1] >>> 0) << 32n) | BigInt(a.data[2 * k] >>> 0);
       this.exit = { reason: 'mmio', addr, size: a.size as 1 | 2 | 4 | 8, isWrite: true, data };
       this.mmioState = MmioState.AwaitWrite;
     } else {
-      this.counters[Stat.MmioRead]++;
+      this.count(Stat.MmioRead, a.ipa + k * a.size);
       this.exit = { reason: 'mmio', addr, size: a.size as 1 | 2 | 4 | 8, isWrite: false, data: 0n };
       this.mmioState = MmioState.AwaitRead;
       this.mmioCompleted = false;
@@ -860,7 +874,7 @@ export class Vcpu {
     if (op0 === 3 && op1 === 0 && crn === 0 && crm >= 1) {
       // HCR_EL2.TID3: the ID registers of the VM's configured feature set (unnamed encodings read as zero).
       if (!read) return this.undef();
-      this.counters[Stat.IdReg]++;
+      this.count(Stat.IdReg);
       const info = SYSREG_BY_KEY.get(key);
       const v = info !== undefined ? this.vm.config.idRegs[info.name] : undefined;
       if (rt !== 31) {
@@ -873,7 +887,7 @@ export class Vcpu {
     if (key === KEY_ICC_SGI1R || key === KEY_ICC_ASGI1R || key === KEY_ICC_SGI0R) {
       const gic = this.vm.gic;
       if (read || gic === null) return this.undef();
-      this.counters[Stat.Sgi]++;
+      this.count(Stat.Sgi);
       // The guest is Non-secure with only Group 1: SGI1R generates SGIs; ASGI1R/SGI0R writes are ignored.
       if (key === KEY_ICC_SGI1R) gic.sendSgi(this.index, rt === 31 ? 0n : pe.getX(rt));
       this.advancePc();
@@ -881,7 +895,7 @@ export class Vcpu {
     }
     if (op0 === 1 && op1 === 0 && crn === 7 && (crm === 6 || crm === 10 || crm === 14) && op2 === 2) {
       // DC ISW/CSW/CISW (HCR_EL2.TSW): caches are not modelled, so set/way maintenance has nothing to do.
-      this.counters[Stat.SetWay]++;
+      this.count(Stat.SetWay);
       this.advancePc();
       return Slice.Continue;
     }
@@ -911,7 +925,7 @@ export class Vcpu {
   }
 
   private undef(): Slice {
-    this.counters[Stat.UndefInjected]++;
+    this.count(Stat.UndefInjected);
     injectUndefined(this.pe);
     return Slice.Continue;
   }

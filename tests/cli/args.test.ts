@@ -4,6 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseRunArgs, parseSize, UsageError } from '../../src/cli/args.js';
 import { createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 test('QEMU-style flags parse', () => {
   const a = parseRunArgs(['-M', 'virt', '-cpu', 'cortex-a57', '-m', '256M', '-kernel', 'x.elf', '-nographic', '-d', 'in_asm,int', '-D', 'log.txt']);
@@ -169,5 +172,23 @@ test('the CLI: a NIC on the default guest runs and exits (sockets closed); a hos
     assert.equal(r.stderr, `nestvisor: hostfwd tcp:127.0.0.1:${port}-10.0.2.15:22: cannot listen: the host port is in use\n`);
   } finally {
     server.close();
+  }
+});
+
+test('the CLI: --exit-trace writes a Perfetto trace whose PL011 writes are the characters printed; a bad path is named', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nestvisor-trace-'));
+  try {
+    const file = join(dir, 'exits.json');
+    const r = spawnSync(process.execPath, [cli, 'run', '--default-guest', '--exit-trace', file], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /exit trace: [\d,]+ events in .*exits\.json; open it in ui\.perfetto\.dev/);
+    const events = (JSON.parse(readFileSync(file, 'utf8')) as { traceEvents: Array<{ name: string; args?: { ipa?: string } }> }).traceEvents;
+    assert.equal(events.filter((e) => e.name === 'mmio-write' && e.args?.ipa === '0x9000000').length, r.stdout.length);
+    assert.equal(events.filter((e) => e.name === 'system-event').length, 1, 'the PSCI SYSTEM_OFF that ended it');
+    const bad = spawnSync(process.execPath, [cli, 'run', '--default-guest', '--exit-trace', join(dir, 'no', 'such', 'x.json')], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /^nestvisor: --exit-trace .*x\.json: no such directory\n$/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
