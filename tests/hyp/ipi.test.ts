@@ -13,40 +13,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PhysicalBus } from '../../src/cpu/bus.js';
-import { loadElf, parseElf } from '../../src/vmm/elf.js';
 import { Pl011 } from '../../src/vmm/pl011.js';
-import { Hypervisor, Reg } from '../../src/hyp/index.js';
-import { VGicV3 } from '../../src/hyp/vgic/vgic.js';
-import { show } from './util.js';
+import { ipiGuestVm, show } from './util.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const ELF = join(ROOT, 'tests', 'guests', 'hyp-ipi', 'hyp-ipi.elf');
 const EXPECTED = join(ROOT, 'tests', 'hyp', 'expected', 'hyp-ipi.txt');
-const RAM = 0x4000_0000;
 const UART = 0x0900_0000;
 const lines = (s: string): string[] => s.replace(/\r/g, '').replace(/\n+$/, '').split('\n');
 
 test('hyp-ipi: 100 SGI round trips between two vCPUs through the real vGIC', () => {
-  assert.ok(existsSync(ELF), `${ELF} is missing: bash tests/guests/build.sh hyp-ipi`);
-  const img = parseElf(readFileSync(ELF), 'hyp-ipi');
-  const mem = new Uint8Array(16 << 20);
-  const bus = new PhysicalBus();
-  bus.addRam(RAM, mem);
-  loadElf(bus, img, 'hyp-ipi');
-  const vm = new Hypervisor().createVm([
-    { kind: 'vcpus', count: 2 },
-    { kind: 'irqchip', gic: (info) => new VGicV3(info) },
-    { kind: 'mmio-ranges', ranges: [{ gpa: UART, size: 0x1000 }] },
-  ]);
-  vm.setMemoryRegion(0, { gpa: RAM, memory: mem });
-  const v0 = vm.createVcpu();
-  const v1 = vm.createVcpu();
-  v0.setReg(Reg.PC, img.entry);
+  const { vm, v0, v1 } = ipiGuestVm();
   let out = '';
   const uart = new Pl011((b) => (out += String.fromCharCode(b)));
   let exit = null;

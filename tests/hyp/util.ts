@@ -1,6 +1,12 @@
 /** Helpers for hypervisor system tests with assembled guests. */
 import { Hypervisor, Reg, Vm, Vcpu, VmAttr, Exit } from '../../src/hyp/index.js';
 import { code } from './asm.js';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PhysicalBus } from '../../src/cpu/bus.js';
+import { loadElf, parseElf } from '../../src/vmm/elf.js';
+import { VGicV3 } from '../../src/hyp/vgic/vgic.js';
 
 export const RAM = 0x4000_0000;
 export const DEV = 0x0900_0000;
@@ -23,6 +29,32 @@ export function boot(img: Image, attrs: VmAttr[] = [], hv = new Hypervisor()): {
   const vcpu = vm.createVcpu();
   vcpu.setReg(Reg.PC, BigInt(RAM));
   return { hv, vm, vcpu };
+}
+
+const IPI_ELF = fileURLToPath(new URL('../../../tests/guests/hyp-ipi/hyp-ipi.elf', import.meta.url));
+
+/**
+ * The bare-metal guest tests/guests/hyp-ipi (SGI ping-pong between two CPUs)
+ * in a two-vCPU VM with the real vGICv3, its PL011 at DEV as an MMIO range
+ * for the caller to serve; vCPU 0 at the ELF entry.
+ */
+export function ipiGuestVm(): { vm: Vm; v0: Vcpu; v1: Vcpu } {
+  assert.ok(existsSync(IPI_ELF), `${IPI_ELF} is missing: bash tests/guests/build.sh hyp-ipi`);
+  const img = parseElf(readFileSync(IPI_ELF), 'hyp-ipi');
+  const mem = new Uint8Array(16 << 20);
+  const bus = new PhysicalBus();
+  bus.addRam(RAM, mem);
+  loadElf(bus, img, 'hyp-ipi');
+  const vm = new Hypervisor().createVm([
+    { kind: 'vcpus', count: 2 },
+    { kind: 'irqchip', gic: (info) => new VGicV3(info) },
+    { kind: 'mmio-ranges', ranges: [{ gpa: DEV, size: 0x1000 }] },
+  ]);
+  vm.setMemoryRegion(0, { gpa: RAM, memory: mem });
+  const v0 = vm.createVcpu();
+  const v1 = vm.createVcpu();
+  v0.setReg(Reg.PC, img.entry);
+  return { vm, v0, v1 };
 }
 
 /** JSON of an exit with bigints as hex. */

@@ -6,38 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { PhysicalBus } from '../../src/cpu/bus.js';
-import { loadElf, parseElf } from '../../src/vmm/elf.js';
-import { Hypervisor, Reg } from '../../src/hyp/index.js';
-import { VGicV3 } from '../../src/hyp/vgic/vgic.js';
 import { ExitTrace } from '../../src/vmm/exit-trace.js';
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const ELF = join(ROOT, 'tests', 'guests', 'hyp-ipi', 'hyp-ipi.elf');
-const RAM = 0x4000_0000;
-const UART = 0x0900_0000;
+import { ipiGuestVm, DEV as UART } from '../hyp/util.js';
 
 interface TraceEvent { name: string; ph: string; tid?: number; ts?: number; args?: Record<string, unknown> }
 
 function runIpiGuest(maxEvents?: number): { events: TraceEvent[]; trace: ExitTrace; out: string; stats: Array<Record<string, number>> } {
-  assert.ok(existsSync(ELF), `${ELF} is missing: bash tests/guests/build.sh hyp-ipi`);
-  const img = parseElf(readFileSync(ELF), 'hyp-ipi');
-  const mem = new Uint8Array(16 << 20);
-  const bus = new PhysicalBus();
-  bus.addRam(RAM, mem);
-  loadElf(bus, img, 'hyp-ipi');
-  const vm = new Hypervisor().createVm([
-    { kind: 'vcpus', count: 2 },
-    { kind: 'irqchip', gic: (info) => new VGicV3(info) },
-    { kind: 'mmio-ranges', ranges: [{ gpa: UART, size: 0x1000 }] },
-  ]);
-  vm.setMemoryRegion(0, { gpa: RAM, memory: mem });
-  const v0 = vm.createVcpu();
-  const v1 = vm.createVcpu();
-  v0.setReg(Reg.PC, img.entry);
+  const { vm, v0, v1 } = ipiGuestVm();
   let json = '';
   const trace = new ExitTrace(vm, (s) => (json += s), { maxEvents });
   let out = '';
