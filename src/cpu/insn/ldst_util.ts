@@ -11,6 +11,7 @@ import type { Op } from '../decoder.js';
 import type { PE } from '../pe.js';
 import { TlbIndex } from '../pe.js';
 import { regName } from './regs.js';
+import { TLB_MASK } from '../tlb.js';
 
 /** Computes an effective address: returns bits 31:0, leaves bits 63:32 in pe.eaHi. */
 export type Ea = (pe: PE) => number;
@@ -237,15 +238,25 @@ export function unprivileged(inner: Op): Op {
 // ---- The exclusive monitor ------------------------------------------------------------
 
 /**
+ * Physical address of VA (lo, hi) when the current TLB holds its page for
+ * reading (or writing): the translation is known to succeed with that
+ * permission. -1 otherwise. `normal`: only a page of Normal memory counts.
+ */
+export function tlbPa(pe: PE, lo: number, hi: number, write: boolean, normal = false): number {
+  const t = pe.tlb;
+  const i = (lo >>> 12) & TLB_MASK;
+  const tag = (lo >>> 12) | (hi << 20);
+  const hit = write ? t.wTag[i] === tag && t.wTagHi[i] === hi >>> 12 : t.rTag[i] === tag && t.rTagHi[i] === hi >>> 12;
+  return hit && (!normal || t.dev[i] === 0) ? t.pa[i] + (lo & 0xfff) : -1;
+}
+
+/**
  * Physical address of VA (lo, hi) for the exclusive monitor: from the current
  * TLB when it holds the page, else by translation (which may fault).
  */
 export function physAddr(pe: PE, lo: number, hi: number, write: boolean): number {
-  const t = pe.tlb;
-  const i = (lo >>> 12) & 1023;
-  const tag = (lo >>> 12) | (hi << 20);
-  if (write ? t.wTag[i] === tag && t.wTagHi[i] === hi >>> 12 : t.rTag[i] === tag && t.rTagHi[i] === hi >>> 12) return t.pa[i] + (lo & 0xfff);
-  return pe.translateData(lo, hi, write);
+  const pa = tlbPa(pe, lo, hi, write);
+  return pa >= 0 ? pa : pe.translateData(lo, hi, write);
 }
 
 /** Marks (lo, hi) as exclusive for `size` bytes (after the load-exclusive succeeded). */
