@@ -17,6 +17,7 @@ import { isGzip } from '../vmm/linux-image.js';
 import { userMain } from './user.js';
 import { UserNetwork } from '../vmm/net/user.js';
 import { ExitTrace } from '../vmm/exit-trace.js';
+import { BufferedOutput } from './buffered-output.js';
 
 const USAGE = `usage: nestvisor run [options]
 QEMU-style:
@@ -88,6 +89,8 @@ async function main(argv: string[]): Promise<number> {
   const initrd = args.initrd !== undefined ? readInput(args.initrd, '-initrd') : undefined;
   if (initrd !== undefined) checkInitrd(initrd, args.initrd!);
   const serialFd = args.serial.kind === 'file' ? openSync(args.serial.path, 'w') : args.serial.kind === 'stdio' ? 1 : -1;
+  // (machine.stop: the reader went away (EPIPE): end the run quietly.)
+  const serialOut = serialFd < 0 ? null : new BufferedOutput(serialFd, () => machine.stop('quit'));
   const entryLoader = args.loaders.find((l) => l.entry);
   let serialSocket: SerialSocket | null = null;
   const machine = new VirtMachine({
@@ -105,13 +108,7 @@ async function main(argv: string[]): Promise<number> {
     rng: args.rng,
     virtioConsole: args.virtioConsole,
     nics: args.nics.map((n, k) => ({ backend: userNetwork(n.netdev, k), mac: n.mac })),
-    onSerial: args.serial.kind === 'socket' ? (b) => serialSocket?.write(b) : serialFd < 0 ? undefined : (b) => {
-      try {
-        writeSync(serialFd, b);
-      } catch {
-        machine.stop('quit'); // the reader went away (EPIPE): end the run quietly
-      }
-    },
+    onSerial: args.serial.kind === 'socket' ? (b) => serialSocket?.write(b) : serialOut === null ? undefined : (b) => serialOut!.write(b),
     onWarning: (m) => process.stderr.write(`nestvisor: warning: ${m}\n`),
     clock: args.clock,
     nsPerInsn: args.icountShift === undefined ? undefined : 2 ** args.icountShift,
@@ -205,6 +202,7 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     machine.close();
     endTrace();
+    serialOut?.flush();
     stdin.off('data', onData);
     if (tty) stdin.setRawMode(false);
     stdin.pause();
