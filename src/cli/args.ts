@@ -24,6 +24,10 @@ export interface RunArgs {
   logFile?: string;
   /** --exit-trace FILE: a Perfetto/Chrome trace of every vCPU's exits and sleeps (vmm/exit-trace.ts). */
   exitTrace?: string;
+  /** -gdb tcp:[HOST]:PORT | unix:PATH (-s: tcp::1234): a GDB server (vmm/gdb). */
+  gdb?: { host?: string; port: number } | { path: string };
+  /** -S: do not start the CPUs until the debugger says continue. */
+  startPaused: boolean;
   /**
    * The system counter: 'icount' (default) advances with retired instructions,
    * so runs are repeatable; 'host' follows host time (QEMU's default; here `-rtc clock=host`).
@@ -229,7 +233,7 @@ export function parseSize(text: string, flag: string): number {
 export function parseRunArgs(argv: string[]): RunArgs {
   const a: RunArgs = {
     defaultGuest: false, memBytes: 128 * 1024 * 1024, cpu: 'max', smp: 1, nographic: false, stats: false, log: new Set(), clock: 'icount',
-    serial: { kind: 'stdio' }, disks: [], rng: false, virtioConsole: false, loaders: [], noReboot: false, nics: [],
+    serial: { kind: 'stdio' }, disks: [], rng: false, virtioConsole: false, loaders: [], noReboot: false, nics: [], startPaused: false,
   };
   const netdevs = new Map<string, { spec: UserNetdevSpec; used: boolean }>();
   /** NICs in command-line order (a -device's netdev is looked up at the end: -netdev may come after it). */
@@ -484,6 +488,23 @@ export function parseRunArgs(argv: string[]): RunArgs {
         a.logFile = need(i, f);
         i++;
         break;
+      case '-s':
+        once('gdb', f, 'tcp::1234');
+        a.gdb = { port: 1234 };
+        break;
+      case '-gdb': {
+        const v = need(i, f);
+        once('gdb', f, v);
+        const tcp = /^tcp:(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/.exec(v);
+        if (tcp !== null && Number(tcp[3]) <= 65535) a.gdb = { host: tcp[1] ?? (tcp[2] || undefined), port: Number(tcp[3]) };
+        else if (v.startsWith('unix:') && v.length > 5) a.gdb = { path: v.slice(5) };
+        else throw new UsageError(`-gdb ${v}: use tcp:[HOST]:PORT (port 0: any free port) or unix:PATH`);
+        i++;
+        break;
+      }
+      case '-S':
+        a.startPaused = true;
+        break;
       case '--exit-trace':
         a.exitTrace = need(i, f);
         i++;
@@ -519,6 +540,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     paths.add(d.path);
   }
   const entryLoaders = a.loaders.filter((l) => l.entry);
+  if (a.startPaused && a.gdb === undefined) throw new UsageError('-S: the CPUs would never start: give -s or -gdb too (the debugger starts them)');
   if (entryLoaders.length > 1) throw new UsageError('-device loader: cpu-num=0 given for more than one loader');
   if (a.defaultGuest && (a.kernel !== undefined || entryLoaders.length > 0)) throw new UsageError('--default-guest conflicts with -kernel / -device loader: give one guest');
   if (a.kernel !== undefined && entryLoaders.length > 0) throw new UsageError('-kernel conflicts with -device loader,cpu-num=0: give one entry point');

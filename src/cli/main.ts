@@ -18,6 +18,8 @@ import { userMain } from './user.js';
 import { UserNetwork } from '../vmm/net/user.js';
 import { ExitTrace } from '../vmm/exit-trace.js';
 import { BufferedOutput } from './buffered-output.js';
+import { GdbServer } from '../vmm/gdb/server.js';
+import { MachineGdbTarget } from '../vmm/gdb/machine-target.js';
 
 const USAGE = `usage: nestvisor run [options]
 QEMU-style:
@@ -52,6 +54,8 @@ nestvisor:
   --stats             print instruction count and speed when the guest ends
   -d ITEMS            log in_asm, exec, int (comma-separated, as QEMU's -d)
   -D FILE             write the -d log to FILE instead of stderr
+  -gdb tcp:[HOST]:PORT | unix:PATH   a GDB server (gdb-multiarch: target remote HOST:PORT);
+  -s                  the same on tcp::1234; -S: the CPUs start when the debugger continues
   --exit-trace FILE   write a trace of every vCPU's exits, traps and WFI sleeps on the guest's
                       clock, with exits/ms counters (JSON: open it in ui.perfetto.dev)
   -icount shift=N[,sleep=on|off]
@@ -145,6 +149,23 @@ async function main(argv: string[]): Promise<number> {
     throw new UsageError((e as Error).message);
   }
 
+  // -gdb / -s: a GDB server; with -S the CPUs wait for the debugger's first continue.
+  let gdb: GdbServer | null = null;
+  if (args.gdb !== undefined) {
+    const target = new MachineGdbTarget(machine);
+    try {
+      gdb = await GdbServer.listen(target, args.gdb, (m) => process.stderr.write(`nestvisor: gdb: ${m}\n`));
+    } catch (e) {
+      machine.close();
+      throw new UsageError(`-gdb: ${(e as Error).message}`);
+    }
+    process.stderr.write(`nestvisor: gdb server on ${gdb.address}${args.startPaused ? ' (-S: the CPUs start when the debugger continues)' : ''}\n`);
+    if (!args.startPaused) gdb.resume();
+  }
+  const endGdb = async (): Promise<void> => {
+    await gdb?.close();
+  };
+
   // -serial tcp:/unix: the guest's console is the socket (stdin is not read, and there are no Ctrl-A escapes).
   if (args.serial.kind === 'socket') {
     const spec = args.serial;
@@ -158,6 +179,7 @@ async function main(argv: string[]): Promise<number> {
     } finally {
       machine.close();
       endTrace();
+      await endGdb();
       await serialSocket.close();
     }
     return finish(args, res, machine);
@@ -203,6 +225,7 @@ async function main(argv: string[]): Promise<number> {
     machine.close();
     endTrace();
     serialOut?.flush();
+    await endGdb();
     stdin.off('data', onData);
     if (tty) stdin.setRawMode(false);
     stdin.pause();

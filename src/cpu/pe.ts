@@ -846,6 +846,25 @@ export class PE {
     for (const t of this.tlbs) t.dropWritesToPage(page);
   }
 
+  /** Instructions a block holds at most (1 while a debugger single-steps: setSingleInstructionBlocks). */
+  private maxBlockInsns = 128;
+  private savedJitThreshold = 0;
+
+  /**
+   * For a debugger's single step: every block is one instruction and none is
+   * compiled, so that run(1) executes exactly one. The decoded code is
+   * dropped on each change, so that neither mode runs the other's blocks.
+   */
+  setSingleInstructionBlocks(on: boolean): void {
+    if (on === (this.maxBlockInsns === 1)) return;
+    this.maxBlockInsns = on ? 1 : 128;
+    if (on) {
+      this.savedJitThreshold = this.jitThreshold;
+      this.jitThreshold = Infinity;
+    } else this.jitThreshold = this.savedJitThreshold;
+    this.invalidateAllCode();
+  }
+
   /** Drops every decoded block (IC IALLU and friends). */
   invalidateAllCode(): void {
     for (const b of this.blocks.values()) b.valid = false;
@@ -919,7 +938,7 @@ export class PE {
     const page = pa - (pa % 4096);
     let off = pa % 4096;
     let lastFlags = 0;
-    const maxOps = superblock ? SUPERBLOCK_MAX : 128;
+    const maxOps = superblock ? SUPERBLOCK_MAX : this.maxBlockInsns;
     while (off < 4096 && ops.length < maxOps) {
       const word = r.view.getInt32(pa - r.base + (off - (pa % 4096)), true);
       const d = this.decoder.decode(word);

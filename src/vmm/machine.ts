@@ -85,6 +85,20 @@ export interface MachineOptions {
   noReboot?: boolean;
 }
 
+/** A debugger's hold on the run loop (vmm/gdb/machine-target.ts): pause, single-step, interrupt. */
+export interface RunControl {
+  /** The loop waits in waitForResume() while this is set. */
+  readonly paused: boolean;
+  /** Run this vCPU alone for one instruction, then stop. */
+  readonly stepCpu: number | null;
+  /** Stop at the next turn of the loop (the debugger's Ctrl-C). */
+  readonly interruptRequested: boolean;
+  waitForResume(): Promise<void>;
+  stopped(cpu: number, reason: 'breakpoint' | 'step' | 'interrupt'): void;
+  /** The run ended with this exit code (EXIT_CODES). */
+  ended(code: number): void;
+}
+
 export interface MachineResult {
   end: MachineEnd;
   message?: string;
@@ -133,6 +147,8 @@ export class VirtMachine {
   readonly blks: VirtioBlk[] = [];
   readonly console: VirtioConsole | null = null;
   readonly nics: VirtioNet[] = [];
+  /** Set by a debugger (vmm/gdb): the run loop stops, steps and goes on as it says. */
+  control: RunControl | null = null;
   /** Where the boot vCPU starts, and its x0. */
   entry = 0;
   x0 = 0;
@@ -311,6 +327,11 @@ export class VirtMachine {
     for (const n of this.nics) n.backend.close();
   }
 
+  /** Wakes the run loop if it waits (for input, a timer, a debugger) so that it looks at its state again. */
+  wakeUp(): void {
+    this.wake?.();
+  }
+
   /** Stops the run loop at its next turn (Ctrl-A x). */
   stop(end: MachineEnd = 'quit'): void {
     this.stopRequest = end;
@@ -343,15 +364,60 @@ export class VirtMachine {
     }
   }
 
+  /**
+   * A debugger's single step: vCPU `cpu` alone executes one instruction
+   * (its PE decodes one-instruction blocks meanwhile: the debugger set that),
+   * an MMIO access it makes served on the way. Returns how the run ends if
+   * the instruction ends it (PSCI SYSTEM_OFF...), else null.
+   */
+  private stepInstruction(cpu: number): MachineEnd | null {
+    const ctl = this.control!;
+    const v = this.vm.vcpus[cpu];
+    let e = v.run({ budget: 1 });
+    // The access completes on the next run, which a budget of 0 ends right after it.
+    while (e.reason === 'mmio') {
+      this.serveMmio(v, e);
+      e = v.run({ budget: 0 });
+    }
+    if (e.reason === 'system-event') {
+      if (e.type === 'shutdown') return 'poweroff';
+      if (this.o.noReboot) return 'reset';
+      this.vm.reset(0n);
+      this.gic.reset?.();
+      this.load();
+    }
+    if (e.reason === 'internal-error') return 'error';
+    ctl.stopped(cpu, e.reason === 'debug' ? 'breakpoint' : 'step');
+    return null;
+  }
+
   /** Runs until the guest powers off or resets (with noReboot), an error, the budget, or stop(). */
   async run(opts: { maxInsns?: number; onProgress?: (insns: number) => void } = {}): Promise<MachineResult> {
     const t0 = performance.now();
     const maxInsns = opts.maxInsns ?? Infinity;
-    const done = (end: MachineEnd, message?: string): MachineResult => ({ end, message, insns: this.insns, seconds: (performance.now() - t0) / 1000 });
+    const done = (end: MachineEnd, message?: string): MachineResult => {
+      this.control?.ended(EXIT_CODES[end]);
+      return { end, message, insns: this.insns, seconds: (performance.now() - t0) / 1000 };
+    };
     let lastYield = performance.now();
     const CHUNK = 2_000_000;
     for (;;) {
       if (this.stopRequest !== null) return done(this.stopRequest);
+      const ctl = this.control;
+      if (ctl !== null) {
+        if (ctl.interruptRequested) ctl.stopped(0, 'interrupt');
+        if (ctl.paused) {
+          await Promise.race([ctl.waitForResume(), new Promise<void>((resolve) => (this.wake = resolve))]);
+          this.wake = null;
+          lastYield = performance.now();
+          continue;
+        }
+        if (ctl.stepCpu !== null) {
+          const end = this.stepInstruction(ctl.stepCpu);
+          if (end !== null) return done(end);
+          continue;
+        }
+      }
       const used = this.insns;
       if (used >= maxInsns) return done('budget', `instruction budget of ${maxInsns} spent`);
       const { vcpu, exit } = this.vm.run({ budget: Math.min(CHUNK, maxInsns - used), idleSleep: this.o.idleSleep === true || this.networkBusy() });
@@ -391,6 +457,13 @@ export class VirtMachine {
           lastYield = performance.now();
           continue;
         }
+        case 'debug':
+          // A breakpoint's BRK (guest debug is on only while a debugger holds the machine).
+          if (this.control !== null) {
+            this.control.stopped(vcpu!.index, 'breakpoint');
+            continue;
+          }
+          return done('error', `vCPU ${vcpu?.index}: unexpected debug exit at PC 0x${vcpu?.getReg(Reg.PC).toString(16)}`);
         case 'internal-error':
           return done('error', `vCPU ${vcpu?.index}: ${exit.message} at PC 0x${vcpu?.getReg(Reg.PC).toString(16)}`);
         default:

@@ -94,6 +94,14 @@ test('network flags: -netdev user + -device virtio-net-device, -nic user, kvmtoo
   assert.equal(parseRunArgs(['-kernel', 'x']).nics.length, 0, 'no NIC unless asked for');
 });
 
+test('debugger flags: -s is -gdb tcp::1234, -gdb tcp:HOST:PORT or unix:PATH, -S starts paused', () => {
+  assert.deepEqual(parseRunArgs(['-kernel', 'x', '-s', '-S']).gdb, { port: 1234 });
+  assert.equal(parseRunArgs(['-kernel', 'x', '-s', '-S']).startPaused, true);
+  assert.deepEqual(parseRunArgs(['-kernel', 'x', '-gdb', 'tcp:127.0.0.1:0']).gdb, { host: '127.0.0.1', port: 0 });
+  assert.deepEqual(parseRunArgs(['-kernel', 'x', '-gdb', 'unix:/tmp/g.sock']).gdb, { path: '/tmp/g.sock' });
+  assert.equal(parseRunArgs(['-kernel', 'x']).gdb, undefined);
+});
+
 const bad: Array<[string[], RegExp]> = [
   [['-kernel', 'x', '-cpu', 'cortex-a72'], /-cpu cortex-a72: unsupported CPU model/],
   [['-kernel', 'x', '-M', 'virt,gic-version=2'], /gic-version=2 is not supported/],
@@ -121,6 +129,9 @@ const bad: Array<[string[], RegExp]> = [
   [['-kernel', 'x', '-netdev', 'user,id=n0', '-device', 'virtio-net-device,netdev=n0', '-device', 'virtio-net-device,netdev=n0'], /netdev 'n0' is already used/],
   [['-kernel', 'x', '-netdev', 'user,id=n0', '-device', 'virtio-net-device,netdev=n0,mac=01:02:03:04:05:06'], /multicast/],
   [['-kernel', 'x', '-nic', 'user,model=e1000'], /model=e1000 is not supported/],
+  [['-kernel', 'x', '-S'], /-S: the CPUs would never start: give -s or -gdb too/],
+  [['-kernel', 'x', '-gdb', 'tcp:1234'], /-gdb tcp:1234: use tcp:\[HOST\]:PORT/],
+  [['-kernel', 'x', '-s', '-gdb', 'tcp::2345'], /-gdb tcp::2345: conflicts with an earlier gdb \(tcp::1234\)/],
   [['-kernel', 'x', '--network', 'mode=tap'], /mode=tap is not supported/],
   [['-kernel', 'x', '--kernel', 'y'], /--kernel y: conflicts with an earlier kernel \(x\)/],
   [['--default-guest', '-kernel', 'x'], /--default-guest conflicts with -kernel/],
