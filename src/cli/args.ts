@@ -4,7 +4,8 @@
  * errors that name the flag; nothing is silently ignored.
  */
 import type { SerialSocketSpec } from '../vmm/serial-socket.js';
-import { parseMac } from '../vmm/virtio/net.js';
+import { parseMac } from '../vmm/net/ethernet.js';
+import { parseIpv4, parseIpv4Network } from '../vmm/net/ipv4.js';
 import { parseHostfwd, type HostFwd } from '../vmm/net/user.js';
 
 export class UsageError extends Error {}
@@ -83,18 +84,17 @@ const NETDEV_USER_KEYS = ['net', 'host', 'dns', 'dhcpstart', 'hostfwd', 'ipv4', 
  */
 function parseUserNetdev(pairs: Array<[string, string]>, flag: string, extra: readonly string[] = []): UserNetdevSpec {
   const spec: { net?: string; host?: string; dns?: string; dhcpStart?: string; hostfwd: HostFwd[] } = { hostfwd: [] };
-  const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/;
   for (const [k, v] of pairs) {
     if (extra.includes(k)) continue;
     switch (k) {
       case 'net':
-        if (!/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(v)) throw new UsageError(`${flag}: net=${v} is not ADDRESS[/BITS] (such as 10.0.2.0/24)`);
+        if (parseIpv4Network(v) === null) throw new UsageError(`${flag}: net=${v} is not ADDRESS[/BITS] with BITS at most 30 (such as 10.0.2.0/24)`);
         spec.net = v;
         break;
       case 'host':
       case 'dns':
       case 'dhcpstart':
-        if (!ipv4.test(v)) throw new UsageError(`${flag}: ${k}=${v} is not an IPv4 address`);
+        if (parseIpv4(v) === null) throw new UsageError(`${flag}: ${k}=${v} is not an IPv4 address`);
         if (k === 'dhcpstart') spec.dhcpStart = v;
         else spec[k] = v;
         break;

@@ -129,6 +129,8 @@ const bad: Array<[string[], RegExp]> = [
   [['-kernel', 'x', '-netdev', 'user,id=n0', '-device', 'virtio-net-device,netdev=n0', '-device', 'virtio-net-device,netdev=n0'], /netdev 'n0' is already used/],
   [['-kernel', 'x', '-netdev', 'user,id=n0', '-device', 'virtio-net-device,netdev=n0,mac=01:02:03:04:05:06'], /multicast/],
   [['-kernel', 'x', '-nic', 'user,model=e1000'], /model=e1000 is not supported/],
+  [['-kernel', 'x', '-nic', 'user,host=10.0.2.999'], /host=10.0.2.999 is not an IPv4 address/],
+  [['-kernel', 'x', '-nic', 'user,net=10.0.0.0/31'], /net=10.0.0.0\/31 is not ADDRESS\[\/BITS\] with BITS at most 30/],
   [['-kernel', 'x', '-S'], /-S: the CPUs would never start: give -s or -gdb too/],
   [['-kernel', 'x', '-gdb', 'tcp:1234'], /-gdb tcp:1234: use tcp:\[HOST\]:PORT/],
   [['-kernel', 'x', '-s', '-gdb', 'tcp::2345'], /-gdb tcp::2345: conflicts with an earlier gdb \(tcp::1234\)/],

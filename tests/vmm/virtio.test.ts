@@ -13,7 +13,8 @@ import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '..
 import { SECTOR, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_RO, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, VIRTIO_BLK_S_UNSUPP, VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT, VirtioBlk } from '../../src/vmm/virtio/blk.js';
 import { VirtioConsole } from '../../src/vmm/virtio/console.js';
 import { VirtioRng } from '../../src/vmm/virtio/rng.js';
-import { VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS, VIRTIO_NET_HDR_LEN, VirtioNet, parseMac } from '../../src/vmm/virtio/net.js';
+import { VIRTIO_NET_F_MAC, VIRTIO_NET_F_STATUS, VIRTIO_NET_HDR_LEN, VirtioNet } from '../../src/vmm/virtio/net.js';
+import { parseMac } from '../../src/vmm/net/ethernet.js';
 import type { NetBackend } from '../../src/vmm/net/backend.js';
 
 const BASE = 0x4000_0000;
@@ -586,7 +587,7 @@ test('virtio-net: MAC and link status in config space; transmitted frames lose t
   assert.deepEqual([...mem.read(rx2 + VIRTIO_NET_HDR_LEN, 2)], [88, 0], 'the oldest frame kept is the 89th');
 });
 
-test('virtio-net: parseMac refuses what is not a unicast MAC', () => {
+test('ethernet: parseMac refuses what is not a unicast MAC', () => {
   assert.deepEqual([...parseMac('52:54:00:12:34:56')], [0x52, 0x54, 0, 0x12, 0x34, 0x56]);
   assert.throws(() => parseMac('52:54:00:12:34'), /not a MAC address/);
   assert.throws(() => parseMac('01:00:5e:00:00:01'), /multicast/);

@@ -59,6 +59,15 @@ export function macEquals(a: Mac, b: Mac): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/** Parses a NIC's MAC written as six colon-separated hex bytes (52:54:00:12:34:56); throws with what is wrong. */
+export function parseMac(s: string): Mac {
+  const m = /^([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})$/i.exec(s);
+  if (m === null) throw new Error(`mac=${s}: not a MAC address (six hex bytes separated by colons, such as 52:54:00:12:34:56)`);
+  const mac = Uint8Array.from(m.slice(1).map((h) => parseInt(h, 16)));
+  if (isGroupMac(mac)) throw new Error(`mac=${s}: a multicast address (bit 0 of the first byte set) cannot be a NIC's address`);
+  return mac;
+}
+
 export function formatMac(mac: Mac): string {
   return Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join(':');
 }

@@ -44,17 +44,6 @@ export interface NetStats {
   txErrors: number;
 }
 
-/** Parses a MAC written as six colon-separated hex bytes (52:54:00:12:34:56). */
-export function parseMac(s: string): Uint8Array {
-  const m = /^([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2}):([0-9a-f]{2})$/i.exec(s);
-  if (m === null) throw new Error(`mac=${s}: not a MAC address (six hex bytes separated by colons, such as 52:54:00:12:34:56)`);
-  const mac = Uint8Array.from(m.slice(1).map((h) => parseInt(h, 16)));
-  if (mac[0] & 1) throw new Error(`mac=${s}: a multicast address (bit 0 of the first byte set) cannot be a NIC's address`);
-  return mac;
-}
-
-export const formatMac = (mac: Uint8Array): string => [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
-
 export class VirtioNet implements VirtioDevice {
   readonly name = 'virtio-net';
   readonly deviceId = VIRTIO_ID_NET;
