@@ -237,7 +237,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
   };
   const netdevs = new Map<string, { spec: UserNetdevSpec; used: boolean }>();
   /** NICs in command-line order (a -device's netdev is looked up at the end: -netdev may come after it). */
-  const nics: Array<NicSpec | { netdev: string; mac?: Uint8Array; flag: string }> = [];
+  const nics: Array<{ nic: NicSpec } | { netdevId: string; mac?: Uint8Array; flag: string }> = [];
   const drives = new Map<string, { path: string; readOnly: boolean; used: boolean }>();
   const blkDevices: string[] = [];
   const seen = new Map<string, string>();
@@ -331,7 +331,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
           if (!n) throw new UsageError(`-device ${v}: netdev=ID is required (with -netdev user,id=ID)`);
           for (const k of kv.keys()) if (!['', 'netdev', 'mac', 'id'].includes(k)) throw new UsageError(`-device ${v}: option '${k}' is not supported (known: netdev, mac)`);
           const mac = kv.get('mac');
-          nics.push({ netdev: n, mac: mac === undefined ? undefined : macOption(mac, `-device ${v}`), flag: `-device ${v}` });
+          nics.push({ netdevId: n, mac: mac === undefined ? undefined : macOption(mac, `-device ${v}`), flag: `-device ${v}` });
         } else if (drv === 'virtio-rng-device') a.rng = true;
         else if (drv === 'virtio-serial-device' || drv === 'virtconsole') a.virtioConsole = true;
         else if (drv === 'loader') {
@@ -368,7 +368,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         const model = pairs.find(([k]) => k === 'model')?.[1];
         if (model !== undefined && model !== 'virtio-net-device' && model !== 'virtio') throw new UsageError(`-nic ${v}: model=${model} is not supported (the virt machine's NIC is virtio-net-device)`);
         const mac = pairs.find(([k]) => k === 'mac')?.[1];
-        nics.push({ netdev: parseUserNetdev(pairs.slice(1), `-nic ${v}`, ['model', 'mac', 'id']), mac: mac === undefined ? undefined : macOption(mac, `-nic ${v}`) });
+        nics.push({ nic: { netdev: parseUserNetdev(pairs.slice(1), `-nic ${v}`, ['model', 'mac', 'id']), mac: mac === undefined ? undefined : macOption(mac, `-nic ${v}`) } });
         break;
       }
       case '--network':
@@ -384,7 +384,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
         if (mode === 'none') break;
         if (mode !== 'user') throw new UsageError(`${f} ${v}: mode=${mode} is not supported (use mode=user)`);
         const mac = kv.get('guest_mac');
-        nics.push({ netdev: { kind: 'user', hostfwd: [] }, mac: mac === undefined ? undefined : macOption(mac, `${f} ${v}`) });
+        nics.push({ nic: { netdev: { kind: 'user', hostfwd: [] }, mac: mac === undefined ? undefined : macOption(mac, `${f} ${v}`) } });
         break;
       }
       case '--disk':
@@ -521,14 +521,13 @@ export function parseRunArgs(argv: string[]): RunArgs {
     a.disks.push({ path: d.path, readOnly: d.readOnly });
   }
   for (const d of nics) {
-    if (typeof d.netdev !== 'string') {
-      a.nics.push(d as NicSpec);
+    if ('nic' in d) {
+      a.nics.push(d.nic);
       continue;
     }
-    const n = netdevs.get(d.netdev);
-    const flag = (d as { flag: string }).flag;
-    if (n === undefined) throw new UsageError(`${flag}: no -netdev with id=${d.netdev}`);
-    if (n.used) throw new UsageError(`${flag}: netdev '${d.netdev}' is already used by another NIC`);
+    const n = netdevs.get(d.netdevId);
+    if (n === undefined) throw new UsageError(`${d.flag}: no -netdev with id=${d.netdevId}`);
+    if (n.used) throw new UsageError(`${d.flag}: netdev '${d.netdevId}' is already used by another NIC`);
     n.used = true;
     a.nics.push({ netdev: n.spec, mac: d.mac });
   }
