@@ -364,6 +364,13 @@ export class VirtMachine {
     }
   }
 
+  /** SYSTEM_RESET without -no-reboot: every vCPU reset, the images loaded again, vCPU 0 at the entry. */
+  private reboot(): void {
+    this.vm.reset(0n);
+    this.gic.reset?.();
+    this.load();
+  }
+
   /**
    * A debugger's single step: vCPU `cpu` alone executes one instruction
    * (its PE decodes one-instruction blocks meanwhile: the debugger set that),
@@ -382,9 +389,7 @@ export class VirtMachine {
     if (e.reason === 'system-event') {
       if (e.type === 'shutdown') return 'poweroff';
       if (this.o.noReboot) return 'reset';
-      this.vm.reset(0n);
-      this.gic.reset?.();
-      this.load();
+      this.reboot();
     }
     if (e.reason === 'internal-error') return 'error';
     ctl.stopped(cpu, e.reason === 'debug' ? 'breakpoint' : 'step');
@@ -430,9 +435,7 @@ export class VirtMachine {
         case 'system-event':
           if (exit.type === 'shutdown') return done('poweroff');
           if (this.o.noReboot) return done('reset');
-          this.vm.reset(0n);
-          this.gic.reset?.();
-          this.load();
+          this.reboot();
           break;
         case 'halted':
           // Every vCPU is off or waits with no timer armed: only host input can wake it.
